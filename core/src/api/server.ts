@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { AwilixContainer } from 'awilix';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { RequestCradle } from '../kernel/container.ts';
+import { createRequestScope } from '../kernel/container.ts';
+import type { Kernel } from '../kernel/kernel.ts';
+import { CORE_VERSION } from '../version.ts';
+import { sendError } from './errors.ts';
+import { systemRoutes } from './routes/system.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's DI scope: kernel services plus `requestId` and `principal`; disposed when the response ends. */
+    diScope: AwilixContainer<RequestCradle>;
+  }
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP server over a set-up kernel. Does not listen. */
+export async function buildServer(kernel: Kernel): Promise<App> {
+  const { server } = kernel.loaded.config;
+  const app = Fastify({
+    loggerInstance: kernel.logger as FastifyBaseLogger,
+    bodyLimit: server.bodyLimit,
+    requestTimeout: server.requestTimeoutMs,
+    // A caller-supplied id is kept when it is safe to log, so traces join across services.
+    genReqId: (req) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      Object.assign(new Error(`no route for ${request.method} ${request.url.split('?')[0]}`), {
+        statusCode: 404,
+        code: 'MP_ERR_ROUTE_NOT_FOUND',
+      }),
+      request,
+      reply,
+    ),
+  );
+
+  app.decorateRequest('diScope', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    request.diScope = createRequestScope(kernel.container, request.id);
+    reply.header('x-request-id', request.id);
+  });
+  // Once close() has begun, answer in-flight requests with `Connection: close` so keep-alive sockets do not
+  // hold the shutdown open until their idle timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!app.server.listening) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request) => {
+    await request.diScope?.dispose();
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Modelplane',
+        version: CORE_VERSION,
+        description:
+          'Model registry, Open Inference Protocol (V2) serving and OpenAI-compatible gateway. ' +
+          'Management API under /api/v1, inference under /v2, gateway under /v1.',
+      },
+      tags: [{ name: 'system', description: 'Health, plugins, API description' }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(systemRoutes(kernel));
+  return app;
+}

@@ -1,0 +1,90 @@
+import { isMpError } from '@modelplane/plugin-sdk';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { closeOnSignals, startServer } from '../app.ts';
+import { createKernel } from '../kernel/kernel.ts';
+import { CORE_VERSION } from '../version.ts';
+import { loadConfigForCli } from './config-source.ts';
+import { formatPluginList, formatPluginTree } from './plugin-tree.ts';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('expected an integer from 0 to 65535');
+  }
+  return port;
+}
+
+const CONFIG_HELP = 'config file (default: ./modelplane.config.yaml if present, else the embedded defaults)';
+
+export function buildProgram(): Command {
+  const program = new Command('modelplane')
+    .description('Model registry, inference server and LLM gateway')
+    .version(CORE_VERSION, '-v, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true);
+
+  program
+    .command('serve')
+    .description('start the server')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('-p, --port <port>', 'port to listen on (overrides server.port)', parsePort)
+    .option('-H, --host <host>', 'address to bind (overrides server.host)')
+    .action(async (opts: { config?: string; port?: number; host?: string }) => {
+      const loaded = await loadConfigForCli(opts.config);
+      const running = await startServer({ loaded, listen: { port: opts.port, host: opts.host } });
+      const names = running.kernel.plugins.map((p) => p.name).join(', ') || 'none';
+      process.stdout.write(
+        `Modelplane ${CORE_VERSION} listening on ${running.url}\n` +
+          `  config:  ${loaded.path ?? 'embedded defaults'}\n  data:    ${loaded.dataDir}\n  plugins: ${names}\n` +
+          `  try:     curl ${running.url}/healthz   ·   API docs: ${running.url}/docs\n`,
+      );
+      closeOnSignals(running);
+    });
+
+  const config = program.command('config').description('work with config files');
+  config
+    .command('check')
+    .description('validate a config file and report every problem with its path')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .action(async (opts: { config?: string }) => {
+      const loaded = await loadConfigForCli(opts.config);
+      process.stdout.write(`${loaded.path ?? 'embedded defaults'}: OK (${loaded.plugins.length} plugin(s))\n`);
+    });
+
+  const plugins = program.command('plugins').description('inspect plugins');
+  plugins
+    .command('list')
+    .description('load the configured plugins and show what each registered')
+    .option('-c, --config <file>', CONFIG_HELP)
+    .option('--tree', 'print the load tree')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config?: string; tree?: boolean; json?: boolean }) => {
+      const loaded = await loadConfigForCli(opts.config);
+      const kernel = await createKernel({ loaded, logger: pino({ level: 'warn' }, pino.destination(2)) });
+      try {
+        if (opts.json) process.stdout.write(`${JSON.stringify(kernel.plugins, null, 2)}\n`);
+        else if (opts.tree) process.stdout.write(`${formatPluginTree(kernel.plugins, loaded)}\n`);
+        else process.stdout.write(`${formatPluginList(kernel.plugins)}\n`);
+      } finally {
+        await kernel.shutdown();
+      }
+    });
+
+  return program;
+}
+
+/** Prints an error as its code and message (plus the cause, which is where an import failure's reason lives). */
+export function report(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode;
+  if (isMpError(error)) {
+    process.stderr.write(`error ${error.code}: ${error.message}\n`);
+    const cause = (error as Error).cause;
+    if (process.env.MODELPLANE_DEBUG && cause instanceof Error && cause.stack) {
+      process.stderr.write(`caused by: ${cause.stack}\n`);
+    }
+    return 1;
+  }
+  process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return 1;
+}

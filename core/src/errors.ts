@@ -1,0 +1,33 @@
+import { defineError } from '@modelplane/plugin-sdk';
+
+/**
+ * Every coded error the core raises. Status codes matter for the ones that reach HTTP clients;
+ * boot-time errors use 500 and are printed by the CLI with their code.
+ */
+export const Errors = {
+  // configuration
+  ConfigNotFound: defineError('MP_ERR_CONFIG_NOT_FOUND', 500),
+  ConfigSyntax: defineError('MP_ERR_CONFIG_SYNTAX', 500),
+  ConfigInvalid: defineError('MP_ERR_CONFIG_INVALID', 500),
+
+  // plugin loading
+  PluginNotInstalled: defineError('MP_ERR_PLUGIN_NOT_INSTALLED', 500),
+  PluginImportFailed: defineError('MP_ERR_PLUGIN_IMPORT_FAILED', 500),
+  NotAPlugin: defineError('MP_ERR_NOT_A_PLUGIN', 500),
+  PluginApiIncompatible: defineError('MP_ERR_PLUGIN_API_INCOMPATIBLE', 500),
+  PluginOptionsInvalid: defineError('MP_ERR_PLUGIN_OPTIONS_INVALID', 500),
+  PluginSetupFailed: defineError('MP_ERR_PLUGIN_SETUP_FAILED', 500),
+  PluginSetupTimeout: defineError('MP_ERR_PLUGIN_SETUP_TIMEOUT', 500),
+  PluginDuplicate: defineError('MP_ERR_PLUGIN_DUPLICATE', 500),
+  DuplicateContribution: defineError('MP_ERR_DUPLICATE_CONTRIBUTION', 500),
+  InvalidContribution: defineError('MP_ERR_INVALID_CONTRIBUTION', 500),
+
+  // HTTP
+  BadRequest: defineError('MP_ERR_BAD_REQUEST', 400),
+  NotFound: defineError('MP_ERR_NOT_FOUND', 404),
+  RouteNotFound: defineError('MP_ERR_ROUTE_NOT_FOUND', 404),
+  PayloadTooLarge: defineError('MP_ERR_PAYLOAD_TOO_LARGE', 413),
+  UnsupportedMediaType: defineError('MP_ERR_UNSUPPORTED_MEDIA_TYPE', 415),
+  Internal: defineError('MP_ERR_INTERNAL', 500),
+  ShuttingDown: defineError('MP_ERR_SHUTTING_DOWN', 503),
+} as const;

@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { formatPath } from '@modelplane/plugin-sdk';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { Errors } from '../errors.ts';
+
+const PluginEntrySchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    package: z.string().min(1, 'package name is required'),
+    options: z.unknown().optional(),
+    enabled: z.boolean().default(true),
+  }),
+]);
+
+export const ConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.int().min(0).max(65535).default(8080),
+      /** Largest JSON body accepted by default; artifact uploads are streamed and not bound by it. */
+      bodyLimit: z
+        .int()
+        .positive()
+        .default(8 * 1024 * 1024),
+      requestTimeoutMs: z.int().min(0).default(120_000),
+      /** How long shutdown waits for in-flight requests before closing connections. */
+      shutdownTimeoutMs: z.int().positive().default(15_000),
+      pluginSetupTimeoutMs: z.int().positive().default(30_000),
+      logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      /** Relative to the config file's directory. */
+      dataDir: z.string().min(1).default('.modelplane'),
+    })
+    .prefault({}),
+  plugins: z.array(PluginEntrySchema).default([]),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export interface PluginEntry {
+  package: string;
+  options: unknown;
+  /** Position in the config's `plugins` list, for error paths such as `plugins[2].options`. */
+  index: number;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the config file, or null for the embedded defaults / a config built in code. */
+  path: string | null;
+  /** Where relative paths (plugins, dataDir) are resolved from. */
+  dir: string;
+  dataDir: string;
+  plugins: PluginEntry[];
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Reads, interpolates and validates a config file; throws one error listing every problem. */
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new Errors.ConfigNotFound(`cannot read config file ${absolute}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const raw = parseConfigText(text, absolute);
+  return resolveConfig(raw, { path: absolute, env });
+}
+
+function parseConfigText(text: string, file: string): unknown {
+  if (extname(file) === '.json') {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new Errors.ConfigSyntax(`${file}: invalid JSON: ${(error as Error).message}`);
+    }
+  }
+  const document = YAML.parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    const problems = document.errors.map((e) => `  ${e.message.split('\n')[0]}`);
+    throw new Errors.ConfigSyntax(`${file}: invalid YAML:\n${problems.join('\n')}`, {
+      details: document.errors.map((e) => ({ message: e.message, line: e.linePos?.[0]?.line })),
+    });
+  }
+  return document.toJS() ?? {};
+}
+
+/** Validates a config given as a value (from a file or built in code). */
+export function resolveConfig(
+  raw: unknown,
+  { path = null, dir, env = process.env }: { path?: string | null; dir?: string; env?: NodeJS.ProcessEnv } = {},
+): LoadedConfig {
+  const problems: ConfigProblem[] = [];
+  const interpolated = interpolateEnv(raw, env, '', problems);
+  const parsed = ConfigSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ path: formatPath('', issue.path), message: describeIssue(issue) });
+    }
+  }
+  const where = path ?? 'config';
+  if (problems.length > 0 || !parsed.success) {
+    const lines = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
+    throw new Errors.ConfigInvalid(`${where} has ${problems.length} problem(s):\n${lines}`, { details: problems });
+  }
+  const config = parsed.data;
+  const baseDir = dir ?? (path ? dirname(path) : process.cwd());
+  return {
+    config,
+    path,
+    dir: baseDir,
+    dataDir: resolve(baseDir, config.storage.dataDir),
+    plugins: config.plugins.flatMap((entry, index) => {
+      if (typeof entry === 'string') return [{ package: entry, options: undefined, index }];
+      return entry.enabled ? [{ package: entry.package, options: entry.options, index }] : [];
+    }),
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_union' && issue.path.length > 0 && issue.path[0] === 'plugins') {
+    return 'expected a package name or { package, options?, enabled? }';
+  }
+  return issue.message;
+}
+
+const ENV_REFERENCE = /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string; `$${VAR}` stays literal `${VAR}`.
+ * A string that is exactly one reference takes the type its value reads as (so `port: ${PORT:-8080}` is a number).
+ */
+function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: ConfigProblem[]): unknown {
+  if (typeof value === 'string') {
+    const substituted = value.replace(ENV_REFERENCE, (match, escaped, name: string, fallback?: string) => {
+      if (escaped) return match.slice(1);
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push({
+        path: path || '(root)',
+        message: `environment variable ${name} is not set (use \${${name}:-default})`,
+      });
+      return '';
+    });
+    if (WHOLE_REFERENCE.test(value)) {
+      const scalar = YAML.parse(substituted) as unknown;
+      if (typeof scalar === 'number' || typeof scalar === 'boolean') return scalar;
+    }
+    return substituted;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, i) => interpolateEnv(item, env, `${path}[${i}]`, problems));
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        interpolateEnv(item, env, path ? `${path}.${key}` : key, problems),
+      ]),
+    );
+  }
+  return value;
+}

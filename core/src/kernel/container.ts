@@ -1,0 +1,52 @@
+import type { ModelplaneHooks } from '@modelplane/plugin-sdk';
+import { type AwilixContainer, asValue, createContainer, InjectionMode } from 'awilix';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from './config.ts';
+import type { Contributions } from './contributions.ts';
+
+/** Services every part of the core can depend on. Later modules add theirs here. */
+export interface KernelCradle {
+  loadedConfig: LoadedConfig;
+  logger: Logger;
+  hooks: ModelplaneHooks;
+  contributions: Contributions;
+}
+
+/** What a request scope adds on top of the kernel's services. */
+export interface Principal {
+  /** `anonymous` until access control identifies the caller. */
+  id: string;
+  scopes: readonly string[];
+}
+
+export interface RequestCradle extends KernelCradle {
+  requestId: string;
+  principal: Principal;
+}
+
+export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', scopes: Object.freeze([]) });
+
+/**
+ * PROXY injection (never CLASSIC, which reads parameter names) and strict mode, so a singleton can never
+ * capture a request-scoped service.
+ */
+export function createKernelContainer(services: KernelCradle): AwilixContainer<KernelCradle> {
+  const container = createContainer<KernelCradle>({ injectionMode: InjectionMode.PROXY, strict: true });
+  container.register({
+    loadedConfig: asValue(services.loadedConfig),
+    logger: asValue(services.logger),
+    hooks: asValue(services.hooks),
+    contributions: asValue(services.contributions),
+  });
+  return container;
+}
+
+export function createRequestScope(
+  container: AwilixContainer<KernelCradle>,
+  requestId: string,
+  principal: Principal = ANONYMOUS,
+): AwilixContainer<RequestCradle> {
+  const scope = container.createScope<RequestCradle>();
+  scope.register({ requestId: asValue(requestId), principal: asValue(principal) });
+  return scope;
+}

@@ -1,0 +1,56 @@
+import { definePlugin } from '@modelplane/plugin-sdk';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './config.ts';
+import { createHooks } from './hooks.ts';
+import { createKernel } from './kernel.ts';
+
+describe('hooks', () => {
+  it('is one frozen object with the lifecycle hooks', () => {
+    const hooks = createHooks();
+    expect(Object.isFrozen(hooks)).toBe(true);
+    expect(Object.keys(hooks)).toEqual(['boot', 'ready', 'shutdown']);
+  });
+
+  it('runs boot in plugin order and shutdown in reverse, recording who tapped what', async () => {
+    const calls: string[] = [];
+    const recorder = (name: string) =>
+      definePlugin({
+        name,
+        version: '1.0.0',
+        apiVersion: '^1',
+        setup(ctx) {
+          ctx.hooks.boot.tapPromise(name, async () => {
+            calls.push(`boot:${name}`);
+          });
+          ctx.hooks.shutdown.tapPromise(name, async () => {
+            calls.push(`shutdown:${name}`);
+          });
+        },
+      });
+    const kernel = await createKernel({
+      loaded: resolveConfig({ storage: { dataDir: '/tmp/mp-hooks-test' } }),
+      logger: pino({ level: 'silent' }),
+      builtins: [recorder('a'), recorder('b'), recorder('c')],
+    });
+    await kernel.boot();
+    await kernel.shutdown();
+    await kernel.shutdown(); // idempotent
+    expect(calls).toEqual(['boot:a', 'boot:b', 'boot:c', 'shutdown:c', 'shutdown:b', 'shutdown:a']);
+    expect(kernel.plugins.map((p) => p.hooks)).toEqual([
+      ['boot', 'shutdown'],
+      ['boot', 'shutdown'],
+      ['boot', 'shutdown'],
+    ]);
+  });
+
+  it('orders ordinary taps by stage, then registration', async () => {
+    const hooks = createHooks();
+    const calls: string[] = [];
+    hooks.ready.tap('late', () => void calls.push('late'));
+    hooks.ready.tap({ name: 'early', stage: -10 }, () => void calls.push('early'));
+    hooks.ready.tap('second', () => void calls.push('second'));
+    await hooks.ready.promise();
+    expect(calls).toEqual(['early', 'late', 'second']);
+  });
+});

@@ -1,0 +1,28 @@
+import type { HookName, ModelplaneHooks } from '@modelplane/plugin-sdk';
+import { AsyncSeriesHook } from 'tapable';
+
+export type TapListener = (hook: HookName, tap: { name: string; stage?: number }) => void;
+
+/**
+ * Builds the server's one hooks object. Taps run in the order tapable gives them (by `stage`, then
+ * registration), except `shutdown`: each new tap gets a lower stage than the last, so what was set up
+ * last is torn down first.
+ */
+export function createHooks(onTap: TapListener = () => {}): ModelplaneHooks {
+  const hooks: ModelplaneHooks = {
+    boot: new AsyncSeriesHook<[]>([], 'boot'),
+    ready: new AsyncSeriesHook<[]>([], 'ready'),
+    shutdown: new AsyncSeriesHook<[]>([], 'shutdown'),
+  };
+  let shutdownTaps = 0;
+  for (const name of Object.keys(hooks) as HookName[]) {
+    hooks[name].intercept({
+      register: (tap) => {
+        const registered = name === 'shutdown' ? { ...tap, stage: -++shutdownTaps } : tap;
+        onTap(name, registered);
+        return registered;
+      },
+    });
+  }
+  return Object.freeze(hooks);
+}

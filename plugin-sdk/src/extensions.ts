@@ -1,0 +1,39 @@
+/**
+ * Extension points: what a plugin can contribute through `ctx.register.<point>(…)`.
+ * Each point's types live in their own module.
+ */
+import type { Guard, RouterStrategy } from './gateway.ts';
+import type { RuntimePlugin } from './runtime.ts';
+import type { ScannerPlugin } from './scanner.ts';
+import type { ModelSource } from './source.ts';
+import type { ArtifactStoreProvider, MetadataStoreProvider } from './stores.ts';
+
+export type { Contribution } from './contribution.ts';
+export type * from './gateway.ts';
+export type * from './runtime.ts';
+export type * from './scanner.ts';
+export type * from './source.ts';
+export type * from './stores.ts';
+
+/** The extension points, by the name used in `ctx.register.<name>`. */
+export interface ExtensionPoints {
+  runtime: RuntimePlugin;
+  scanner: ScannerPlugin;
+  routerStrategy: RouterStrategy;
+  guard: Guard;
+  metadataStore: MetadataStoreProvider;
+  artifactStore: ArtifactStoreProvider;
+  source: ModelSource;
+}
+
+export type ExtensionPointName = keyof ExtensionPoints;
+
+export const EXTENSION_POINTS: readonly ExtensionPointName[] = Object.freeze([
+  'runtime',
+  'scanner',
+  'routerStrategy',
+  'guard',
+  'metadataStore',
+  'artifactStore',
+  'source',
+]);

@@ -1,0 +1,10 @@
+export { z } from 'zod';
+export type { MpErrorClass, MpErrorOptions } from './errors.ts';
+export { defineError, isMpError, MpError } from './errors.ts';
+export type * from './extensions.ts';
+export { EXTENSION_POINTS } from './extensions.ts';
+export type { HookName, ModelplaneHooks } from './hooks.ts';
+export type { ModelplanePlugin, PluginContext, PluginDefinition, PluginLogger, Register } from './plugin.ts';
+export { definePlugin, isBrandedPlugin, PLUGIN_BRAND, SDK_PLUGIN_API_VERSION } from './plugin.ts';
+export type { InferOutput, StandardSchema, StandardSchemaIssue, StandardSchemaResult } from './schema.ts';
+export { formatPath } from './schema.ts';

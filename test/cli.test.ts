@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, repoRoot } from './support/tmp.ts';
+
+const exec = promisify(execFile);
+const node = join(repoRoot, 'node_modules', '.bin', 'node');
+const bin = join(repoRoot, 'core', 'bin', 'modelplane.js');
+const tmp = makeTempDir('cli');
+afterAll(() => tmp.remove());
+
+async function modelplane(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(node, [bin, ...args], { cwd: tmp.dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('modelplane CLI', () => {
+  it('prints help through npx', async () => {
+    const { stdout } = await exec('npx', ['--no-install', 'modelplane', '--help'], { cwd: repoRoot });
+    expect(stdout).toContain('Usage: modelplane');
+    for (const command of ['serve', 'config', 'plugins']) expect(stdout).toContain(command);
+  });
+
+  it('prints its version', async () => {
+    const { code, stdout } = await modelplane('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('config check: exits non-zero and lists every error by path', async () => {
+    const bad = join(tmp.dir, 'bad.yaml');
+    writeFileSync(bad, 'server:\n  port: 99999\n  hots: x\nplugins:\n  - package: ""\n');
+    const { code, stderr } = await modelplane('config', 'check', '-c', bad);
+    expect(code).toBe(1);
+    expect(stderr).toContain('MP_ERR_CONFIG_INVALID');
+    expect(stderr).toContain('server.port');
+    expect(stderr).toContain('"hots"');
+    expect(stderr).toContain('plugins[0].package');
+  });
+
+  it('config check: accepts the example config', async () => {
+    const { code, stdout } = await modelplane(
+      'config',
+      'check',
+      '-c',
+      join(repoRoot, 'examples/modelplane.config.yaml'),
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('OK');
+  });
+
+  it('plugins list --tree shows the example plugin and what it registered', async () => {
+    const { code, stdout } = await modelplane(
+      'plugins',
+      'list',
+      '--tree',
+      '-c',
+      join(repoRoot, 'examples/modelplane.config.yaml'),
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/└─ modelplane-plugin-hello@0\.1\.0 {2}\(plugins\[0\], api \^1\)/);
+    expect(stdout).toContain('guard: blocked-words');
+    expect(stdout).toContain('hooks: ready');
+  });
+
+  it('explains a plugin that is not installed', async () => {
+    const config = join(tmp.dir, 'missing.yaml');
+    writeFileSync(config, 'plugins:\n  - modelplane-plugin-nowhere\n');
+    const { code, stderr } = await modelplane('plugins', 'list', '-c', config);
+    expect(code).toBe(1);
+    expect(stderr).toContain('MP_ERR_PLUGIN_NOT_INSTALLED');
+    expect(stderr).toContain('npm install modelplane-plugin-nowhere');
+  });
+
+  it('rejects an unknown command with a suggestion and a bad port with a reason', async () => {
+    const unknown = await modelplane('serv');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('serve');
+    const port = await modelplane('serve', '--port', 'http');
+    expect(port.code).not.toBe(0);
+    expect(port.stderr).toContain('expected an integer from 0 to 65535');
+  });
+});
