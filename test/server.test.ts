@@ -2,28 +2,21 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type RunningServer, resolveConfig, startServer } from '@modelplane/core';
 import { validate } from '@readme/openapi-parser';
 import { asFunction } from 'awilix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/server.ts';
 import { makeTempDir, repoRoot } from './support/tmp.ts';
 
-let server: RunningServer;
+let server: TestServer;
 let tmp: { dir: string; remove(): void };
 const disposedScopes: string[] = [];
 
 beforeAll(async () => {
   tmp = makeTempDir('server');
-  const loaded = resolveConfig(
+  server = await startTestServer(
+    { plugins: ['modelplane-plugin-hello'] },
     {
-      server: { port: 0, logLevel: 'silent' },
-      storage: { dataDir: join(tmp.dir, 'data') },
-      plugins: ['modelplane-plugin-hello'],
-    },
-    { dir: join(repoRoot, 'examples') },
-  );
-  server = await startServer({
-    loaded,
     beforeListen(app) {
       app.get('/scope-check', { config: { scope: 'public' } }, async (request) => {
         request.diScope.register({
@@ -39,7 +32,8 @@ beforeAll(async () => {
         return { requestId: cradle.requestId, principal: cradle.principal.id, traced: cradle.tracer.requestId };
       });
     },
-  });
+    },
+  );
 });
 
 afterAll(async () => {
@@ -55,7 +49,7 @@ describe('HTTP server', () => {
   });
 
   it('lists plugins with what they registered', async () => {
-    const body = (await (await fetch(`${server.url}/api/v1/plugins`)).json()) as { plugins: unknown[] };
+    const body = (await (await server.call('/api/v1/plugins')).json()) as { plugins: unknown[] };
     expect(body.plugins).toEqual([
       expect.objectContaining({
         name: 'modelplane-plugin-hello',

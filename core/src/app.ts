@@ -1,8 +1,11 @@
 import type { ModelplanePlugin } from '@modelplane/plugin-sdk';
 import type { Logger } from 'pino';
+import type { DeclaredRoute } from './api/access-control.ts';
 import { type App, buildServer } from './api/server.ts';
 import type { LoadedConfig } from './kernel/config.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
+import { bootstrapAdminKey } from './auth/keys-service.ts';
+import { type CoreServices, openCoreServices } from './services.ts';
 
 export interface StartOptions {
   loaded: LoadedConfig;
@@ -16,8 +19,12 @@ export interface StartOptions {
 
 export interface RunningServer {
   kernel: Kernel;
+  services: CoreServices;
   app: App;
+  routes: DeclaredRoute[];
   url: string;
+  /** Things to show the operator once, outside the logs (a generated bootstrap key). */
+  notices: string[];
   /** Stops accepting, waits for in-flight requests (up to `server.shutdownTimeoutMs`), then runs shutdown hooks. */
   close(): Promise<void>;
 }
@@ -26,9 +33,13 @@ export interface RunningServer {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const kernel = await createKernel(options);
   let app: App | undefined;
+  let services: CoreServices | undefined;
   try {
     await kernel.boot();
-    app = await buildServer(kernel);
+    services = await openCoreServices(kernel);
+    const notices = await accessNotices(kernel, services);
+    const built = await buildServer(kernel, services);
+    app = built.app;
     await options.beforeListen?.(app);
     const { server } = kernel.loaded.config;
     const address = await app.listen({
@@ -37,21 +48,42 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     await kernel.hooks.ready.promise();
     const running = app;
+    const opened = services;
     let closing: Promise<void> | undefined;
     return {
       kernel,
+      services: opened,
       app: running,
+      routes: built.routes,
       url: address,
+      notices,
       close: () => {
-        closing ??= closeGracefully(running, kernel);
+        closing ??= closeGracefully(running, kernel).finally(() => opened.close());
         return closing;
       },
     };
   } catch (error) {
     await app?.close().catch(() => {});
     await kernel.shutdown().catch(() => {});
+    await services?.close().catch(() => {});
     throw error;
   }
+}
+
+async function accessNotices(kernel: Kernel, services: CoreServices): Promise<string[]> {
+  const { auth } = kernel.loaded.config;
+  if (auth.mode === 'none') {
+    kernel.logger.warn('auth.mode is "none": every caller has full admin access. Use this for local development only.');
+    return ['WARNING: access control is OFF (auth.mode: none) — every caller is an admin. Local development only.'];
+  }
+  const generated = await bootstrapAdminKey(services.keys, auth.adminKey);
+  if (!generated) return [];
+  await services.audit({ actor: 'system', action: 'key.bootstrap', target: 'admin key' });
+  return [
+    'Created the bootstrap admin API key. It is shown only this once; store it now:',
+    `  ${generated}`,
+    '  (use it as "Authorization: Bearer <key>"; set auth.adminKey / MODELPLANE_ADMIN_KEY to choose your own)',
+  ];
 }
 
 async function closeGracefully(app: App, kernel: Kernel): Promise<void> {

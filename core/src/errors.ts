@@ -22,6 +22,12 @@ export const Errors = {
   DuplicateContribution: defineError('MP_ERR_DUPLICATE_CONTRIBUTION', 500),
   InvalidContribution: defineError('MP_ERR_INVALID_CONTRIBUTION', 500),
 
+  // access control
+  Unauthenticated: defineError('MP_ERR_UNAUTHENTICATED', 401),
+  Forbidden: defineError('MP_ERR_FORBIDDEN', 403),
+  RateLimited: defineError('MP_ERR_RATE_LIMITED', 429),
+  RouteWithoutScope: defineError('MP_ERR_ROUTE_WITHOUT_SCOPE', 500),
+
   // HTTP
   BadRequest: defineError('MP_ERR_BAD_REQUEST', 400),
   NotFound: defineError('MP_ERR_NOT_FOUND', 404),

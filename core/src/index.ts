@@ -11,3 +11,5 @@ export {
 } from './kernel/config.ts';
 export { createKernel, type Kernel, type LoadedPlugin } from './kernel/kernel.ts';
 export { CORE_VERSION, PLUGIN_API_VERSION } from './version.ts';
+export { generateKey as generateApiKey } from './auth/api-keys.ts';
+export type { DeclaredRoute } from './api/access-control.ts';

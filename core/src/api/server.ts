@@ -16,13 +16,21 @@ import { createRequestScope } from '../kernel/container.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
+import { type DeclaredRoute, installAccessControl } from './access-control.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { systemRoutes } from './routes/system.ts';
+import type { CoreServices } from '../services.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The request's DI scope: kernel services plus `requestId` and `principal`; disposed when the response ends. */
     diScope: AwilixContainer<RequestCradle>;
   }
+}
+
+export interface ServerExtras {
+  /** Every route with the scope it declared, for the route × role test matrix and `modelplane routes`. */
+  routes: DeclaredRoute[];
 }
 
 export type App = FastifyInstance<
@@ -36,8 +44,8 @@ export type App = FastifyInstance<
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP server over a set-up kernel. Does not listen. */
-export async function buildServer(kernel: Kernel): Promise<App> {
-  const { server } = kernel.loaded.config;
+export async function buildServer(kernel: Kernel, services: CoreServices): Promise<{ app: App } & ServerExtras> {
+  const { server, auth } = kernel.loaded.config;
   const app = Fastify({
     loggerInstance: kernel.logger as FastifyBaseLogger,
     bodyLimit: server.bodyLimit,
@@ -79,6 +87,13 @@ export async function buildServer(kernel: Kernel): Promise<App> {
     await request.diScope?.dispose();
   });
 
+  const routes = installAccessControl(app, {
+    mode: auth.mode,
+    keys: services.keys,
+    defaultRateLimit: auth.rateLimit,
+    auditDenied: (entry) => services.audit(entry),
+  });
+
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -89,12 +104,21 @@ export async function buildServer(kernel: Kernel): Promise<App> {
           'Model registry, Open Inference Protocol (V2) serving and OpenAI-compatible gateway. ' +
           'Management API under /api/v1, inference under /v2, gateway under /v1.',
       },
-      tags: [{ name: 'system', description: 'Health, plugins, API description' }],
+      tags: [
+        { name: 'system', description: 'Health, plugins, API description' },
+        { name: 'access control', description: 'API keys' },
+      ],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A Modelplane API key: `Authorization: Bearer mp_…`' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(systemRoutes(kernel));
-  return app;
+  await app.register(keyRoutes(services));
+  return { app, routes };
 }

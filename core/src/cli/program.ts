@@ -39,6 +39,7 @@ export function buildProgram(): Command {
           `  config:  ${loaded.path ?? 'embedded defaults'}\n  data:    ${loaded.dataDir}\n  plugins: ${names}\n` +
           `  try:     curl ${running.url}/healthz   ·   API docs: ${running.url}/docs\n`,
       );
+      for (const line of running.notices) process.stdout.write(`${line}\n`);
       closeOnSignals(running);
     });
 

@@ -37,6 +37,21 @@ export const ConfigSchema = z.strictObject({
       dataDir: z.string().min(1).default('.modelplane'),
     })
     .prefault({}),
+  auth: z
+    .strictObject({
+      /** `none` turns access control off: local development only; the server warns loudly at start. */
+      mode: z.enum(['apiKey', 'none']).default('apiKey'),
+      /** Installed as the admin key on a data directory without one; unset: the server generates one and prints it once. */
+      adminKey: z
+        .string()
+        .optional()
+        .transform((v) => (v === '' ? undefined : v)),
+      /** Per key, unless the key carries its own. */
+      rateLimit: z
+        .strictObject({ perSecond: z.number().positive().default(100), burst: z.int().positive().default(200) })
+        .prefault({}),
+    })
+    .prefault({}),
   plugins: z.array(PluginEntrySchema).default([]),
 });
 

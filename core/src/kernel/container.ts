@@ -1,6 +1,7 @@
 import type { ModelplaneHooks } from '@modelplane/plugin-sdk';
 import { type AwilixContainer, asValue, createContainer, InjectionMode } from 'awilix';
 import type { Logger } from 'pino';
+import type { KeyScope } from '../auth/scopes.ts';
 import type { LoadedConfig } from './config.ts';
 import type { Contributions } from './contributions.ts';
 
@@ -14,9 +15,12 @@ export interface KernelCradle {
 
 /** What a request scope adds on top of the kernel's services. */
 export interface Principal {
-  /** `anonymous` until access control identifies the caller. */
+  /** The API key id; `anonymous` before authentication; `dev` when auth is off. */
   id: string;
-  scopes: readonly string[];
+  kind: 'key' | 'anonymous' | 'dev';
+  scopes: readonly KeyScope[];
+  /** Model name patterns this caller may touch; null: all. */
+  models: readonly string[] | null;
 }
 
 export interface RequestCradle extends KernelCradle {
@@ -24,7 +28,7 @@ export interface RequestCradle extends KernelCradle {
   principal: Principal;
 }
 
-export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', scopes: Object.freeze([]) });
+export const ANONYMOUS: Principal = Object.freeze({ id: 'anonymous', kind: 'anonymous', scopes: Object.freeze([]), models: null });
 
 /**
  * PROXY injection (never CLASSIC, which reads parameter names) and strict mode, so a singleton can never

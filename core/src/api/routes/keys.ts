@@ -1,0 +1,72 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiKeyStore } from '../../auth/key-store.ts';
+import { CreateKeyBody, createKey, publicKey } from '../../auth/keys-service.ts';
+import { KEY_SCOPES } from '../../auth/scopes.ts';
+import { Errors } from '../../errors.ts';
+import { ErrorEnvelope } from '../errors.ts';
+
+const KeyView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.enum(KEY_SCOPES)),
+    models: z.array(z.string()).nullable(),
+    rateLimit: z.object({ perSecond: z.number(), burst: z.number() }).nullable(),
+    budget: z.object({ usd: z.string(), period: z.enum(['daily', 'monthly']) }).nullable(),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export interface KeyRoutesDeps {
+  keys: ApiKeyStore;
+  audit(entry: { actor: string; action: string; target: string; details?: unknown }): Promise<void>;
+}
+
+export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
+  return async (base) => {
+    const app = base.withTypeProvider<ZodTypeProvider>();
+    const tags = ['access control'];
+
+    app.post(
+      '/api/v1/keys',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags,
+          summary: 'Create an API key; the token is in this response only',
+          body: CreateKeyBody,
+          response: { 201: KeyView.extend({ token: z.string().describe('Shown once; only a salted hash is stored') }), 400: ErrorEnvelope },
+        },
+      },
+      async (request, reply) => {
+        const { token, record } = await createKey(deps.keys, request.body);
+        await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.create', target: `key:${record.id}`, details: { scopes: record.scopes, models: record.models } });
+        return reply.code(201).send({ ...publicKey(record), token });
+      },
+    );
+
+    app.get(
+      '/api/v1/keys',
+      { config: { scope: 'admin' }, schema: { tags, summary: 'List API keys (never their secrets)', response: { 200: z.object({ keys: z.array(KeyView) }) } } },
+      async () => ({ keys: (await deps.keys.list()).map(publicKey) }),
+    );
+
+    app.delete(
+      '/api/v1/keys/:id',
+      {
+        config: { scope: 'admin' },
+        schema: { tags, summary: 'Revoke an API key; effective on the next request', params: z.object({ id: z.string() }), response: { 200: KeyView, 404: ErrorEnvelope } },
+      },
+      async (request) => {
+        const record = await deps.keys.revoke(request.params.id, new Date().toISOString());
+        if (!record) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
+        await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.revoke', target: `key:${record.id}` });
+        return publicKey(record);
+      },
+    );
+  };
+}

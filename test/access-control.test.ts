@@ -1,0 +1,176 @@
+import { Writable } from 'node:stream';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import type { DeclaredRoute } from '@modelplane/core';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+const logLines: string[] = [];
+const captured = pino(
+  { level: 'trace' },
+  new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
+
+let server: TestServer;
+const keys: Record<string, string> = {};
+
+async function createKey(body: Record<string, unknown>): Promise<{ id: string; token: string }> {
+  const response = await server.call('/api/v1/keys', { method: 'POST', json: body });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string; token: string };
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ auth: { rateLimit: { perSecond: 1000, burst: 1000 } } }, { logger: captured });
+  for (const scope of ['read', 'infer', 'write', 'deploy', 'admin'] as const) {
+    keys[scope] = (await createKey({ name: `${scope}-key`, scopes: [scope] })).token;
+  }
+  keys.otherModel = (await createKey({ name: 'other-model', scopes: ['read', 'infer', 'write', 'deploy'], models: ['other-*'] })).token;
+});
+
+afterAll(() => server?.close());
+
+/** What each role may do; `admin` implies all, `write` and `deploy` imply `read`. */
+const ALLOWED: Record<string, readonly string[]> = {
+  read: ['read'],
+  infer: ['infer'],
+  write: ['write', 'read'],
+  deploy: ['deploy', 'read'],
+  admin: ['read', 'infer', 'write', 'deploy', 'admin'],
+};
+
+function concretePath(route: DeclaredRoute): string {
+  return route.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => (name === route.modelParam ? 'ids-demo' : 'placeholder'));
+}
+
+async function statusFor(route: DeclaredRoute, key: string | null): Promise<number> {
+  const hasBody = !['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(route.method);
+  const response = await server.call(concretePath(route), { method: route.method, key, ...(hasBody ? { json: {} } : {}) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('route × role matrix', () => {
+  it('covers every registered route, each with a declared scope', () => {
+    const routes = server.running.routes;
+    expect(routes.length).toBeGreaterThan(3);
+    for (const route of routes) expect(route.scope, `${route.method} ${route.url}`).toBeTruthy();
+  });
+
+  it('answers 401 / 403 / allowed as each route declares', async () => {
+    const failures: string[] = [];
+    for (const route of server.running.routes) {
+      if (route.method === 'HEAD' || route.url.startsWith('/docs')) continue;
+      const label = `${route.method} ${route.url} [${route.scope}]`;
+      const anonymous = await statusFor(route, null);
+      if (route.scope === 'public') {
+        if (anonymous === 401 || anonymous === 403) failures.push(`${label}: public route refused anonymous (${anonymous})`);
+        continue;
+      }
+      if (anonymous !== 401) failures.push(`${label}: no key → ${anonymous}, expected 401`);
+      for (const [role, held] of Object.entries(ALLOWED)) {
+        const status = await statusFor(route, keys[role]!);
+        const allowed = held.includes(route.scope);
+        if (allowed && (status === 401 || status === 403)) failures.push(`${label}: ${role} → ${status}, expected access`);
+        if (!allowed && status !== 403) failures.push(`${label}: ${role} → ${status}, expected 403`);
+      }
+      if (route.modelParam) {
+        const status = await statusFor(route, keys.otherModel!);
+        if (status !== 403) failures.push(`${label}: key for other-* → ${status}, expected 403`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses to start with a route that declares no scope', async () => {
+    await expect(
+      startTestServer({}, {
+        beforeListen(app) {
+          app.get('/api/v1/forgotten', async () => ({}));
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'MP_ERR_ROUTE_WITHOUT_SCOPE', message: expect.stringContaining('/api/v1/forgotten') });
+  });
+
+  it('shows each scope as a security requirement in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as any;
+    expect(doc.paths['/api/v1/keys'].post.security).toEqual([{ apiKey: ['admin'] }]);
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+  });
+});
+
+describe('API keys', () => {
+  it('stops a revoked key on its very next request', async () => {
+    const { id, token } = await createKey({ name: 'short-lived', scopes: ['read'] });
+    expect((await server.call('/api/v1/plugins', { key: token })).status).toBe(200);
+    expect((await server.call(`/api/v1/keys/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const after = await server.call('/api/v1/plugins', { key: token });
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe('MP_ERR_UNAUTHENTICATED');
+  });
+
+  it('rejects a wrong secret for a real key id, and malformed keys, with 401', async () => {
+    const { token } = await createKey({ name: 'victim', scopes: ['read'] });
+    const forged = `${token.slice(0, -4)}AAAA`;
+    expect((await server.call('/api/v1/plugins', { key: forged })).status).toBe(401);
+    expect((await server.call('/api/v1/plugins', { key: 'sk-not-ours' })).status).toBe(401);
+    const basic = await server.call('/api/v1/plugins', { key: null, headers: { authorization: 'Basic abc' } });
+    expect(basic.status).toBe(401);
+  });
+
+  it('never shows a secret in responses, logs or the audit log', async () => {
+    const { id, token } = await createKey({ name: 'secret-check', scopes: ['read'] });
+    const secret = token.split('_').slice(2).join('_');
+    await server.call('/api/v1/plugins', { key: token });
+    await server.call('/api/v1/keys', { key: `${token.slice(0, -1)}x` });
+    await server.call('/api/v1/keys', { key: token }); // 403: read key on an admin route
+    const listed = await (await server.call('/api/v1/keys')).text();
+    expect(listed).toContain(id);
+    expect(listed).not.toContain(secret);
+    expect(listed).not.toMatch(/"(salt|hash)"/);
+    const db = new DatabaseSync(join(server.dataDir, 'modelplane.sqlite'), { readOnly: true });
+    const audit = JSON.stringify(db.prepare('SELECT * FROM audit_log').all());
+    db.close();
+    expect(audit).toContain(`key:${id}`);
+    expect(audit).toContain('auth.denied');
+    for (const text of [audit, logLines.join('')]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(server.adminKey.split('_')[2]!);
+    }
+  });
+
+  it('validates key creation input with a precise message', async () => {
+    const response = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'x', scopes: ['root'] } });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('MP_ERR_VALIDATION');
+    expect(body.error.message).toContain('body.scopes.0');
+  });
+});
+
+describe('rate limits', () => {
+  it('answers bursts beyond the bucket with 429 and RateLimit headers, then recovers', async () => {
+    const { token } = await createKey({ name: 'limited', scopes: ['read'], rateLimit: { perSecond: 5, burst: 3 } });
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      const response = await server.call('/api/v1/plugins', { key: token });
+      statuses.push(response.status);
+      if (response.status === 429) refused ??= response;
+      else expect(response.headers.get('ratelimit-limit')).toBe('3');
+    }
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3)).toContain(429);
+    expect(refused!.headers.get('retry-after')).toBe('1');
+    expect(refused!.headers.get('ratelimit-remaining')).toBe('0');
+    expect(((await refused!.json()) as { error: { code: string } }).error.code).toBe('MP_ERR_RATE_LIMITED');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await server.call('/api/v1/plugins', { key: token })).status).toBe(200);
+  });
+});
