@@ -88,3 +88,39 @@ describe('modelplane CLI', () => {
     expect(port.stderr).toContain('expected an integer from 0 to 65535');
   });
 });
+
+describe('modelplane keys (against a running server)', () => {
+  it('creates, lists and revokes a key', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer();
+    try {
+      const remote = ['--url', server.url, '--key', server.adminKey];
+      const created = await modelplane('keys', 'create', '-n', 'ci', '-s', 'read,infer', '-m', 'ids-*', ...remote);
+      expect(created.code).toBe(0);
+      const token = created.stdout.trim().split('\n')[1]!;
+      expect(token).toMatch(/^mp_/);
+      expect(created.stderr).toContain('shown only once');
+      expect((await server.call('/api/v1/plugins', { key: token })).status).toBe(200);
+
+      const listed = await modelplane('keys', 'list', ...remote);
+      expect(listed.stdout).toMatch(/ci {2}\[read,infer\] {2}models=ids-\* {2}active/);
+      expect(listed.stdout).not.toContain(token.split('_')[2]);
+
+      const id = token.split('_')[1]!;
+      expect((await modelplane('keys', 'revoke', id, ...remote)).stdout).toContain(`revoked ${id}`);
+      expect((await server.call('/api/v1/plugins', { key: token })).status).toBe(401);
+
+      const denied = await modelplane('keys', 'list', '--url', server.url, '--key', token);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('MP_ERR_UNAUTHENTICATED');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says when the server cannot be reached', async () => {
+    const { code, stderr } = await modelplane('keys', 'list', '--url', 'http://127.0.0.1:9', '--key', 'x');
+    expect(code).toBe(1);
+    expect(stderr).toContain('cannot reach the Modelplane server at http://127.0.0.1:9');
+  });
+});

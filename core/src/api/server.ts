@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Errors } from '../errors.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -41,12 +44,25 @@ export type App = FastifyInstance<
   ZodTypeProvider
 >;
 
+function readPem(kernel: Kernel, file: string): Buffer {
+  const path = resolve(kernel.loaded.dir, file);
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Errors.ConfigInvalid(`server.https: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP server over a set-up kernel. Does not listen. */
 export async function buildServer(kernel: Kernel, services: CoreServices): Promise<{ app: App } & ServerExtras> {
   const { server, auth } = kernel.loaded.config;
+  const tls = server.https
+    ? { https: { key: readPem(kernel, server.https.keyFile), cert: readPem(kernel, server.https.certFile) } }
+    : {};
   const app = Fastify({
+    ...tls,
     loggerInstance: kernel.logger as FastifyBaseLogger,
     bodyLimit: server.bodyLimit,
     requestTimeout: server.requestTimeoutMs,

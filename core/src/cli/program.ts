@@ -5,6 +5,7 @@ import { closeOnSignals, startServer } from '../app.ts';
 import { createKernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { loadConfigForCli } from './config-source.ts';
+import { addKeyCommands } from './keys-commands.ts';
 import { formatPluginList, formatPluginTree } from './plugin-tree.ts';
 
 function parsePort(value: string): number {
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
       }
     });
 
+  addKeyCommands(program);
   return program;
 }
 

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { ApiClient } from './client.ts';
+
+interface KeyView {
+  id: string;
+  name: string;
+  scopes: string[];
+  models: string[] | null;
+  createdAt: string;
+  revokedAt: string | null;
+  token?: string;
+}
+
+const remote = (command: Command) =>
+  command
+    .option('--url <url>', 'server URL (default: $MODELPLANE_URL or http://127.0.0.1:8080)')
+    .option('--key <key>', 'admin API key (default: $MODELPLANE_API_KEY)');
+
+export function addKeyCommands(program: Command): void {
+  const keys = program.command('keys').description('manage API keys on a running server (needs an admin key)');
+
+  remote(keys.command('create'))
+    .description('create a key; its token is printed once')
+    .requiredOption('-n, --name <name>', 'what the key is for')
+    .requiredOption('-s, --scopes <list>', 'comma-separated: read,infer,write,deploy,admin')
+    .option('-m, --models <list>', 'comma-separated model patterns, e.g. ids-*')
+    .option('--rate <perSecond:burst>', 'rate limit, e.g. 10:20')
+    .action(async (opts: { name: string; scopes: string; models?: string; rate?: string; url?: string; key?: string }) => {
+      const [perSecond, burst] = (opts.rate ?? '').split(':').map(Number);
+      const created = await new ApiClient(opts).request<KeyView>('POST', '/api/v1/keys', {
+        name: opts.name,
+        scopes: opts.scopes.split(',').map((s) => s.trim()),
+        ...(opts.models ? { models: opts.models.split(',').map((s) => s.trim()) } : {}),
+        ...(opts.rate ? { rateLimit: { perSecond, burst } } : {}),
+      });
+      process.stdout.write(`created key ${created.id} (${created.scopes.join(', ')})\n${created.token}\n`);
+      process.stderr.write('This token is shown only once; store it now.\n');
+    });
+
+  remote(keys.command('list'))
+    .description('list keys (never their secrets)')
+    .action(async (opts: { url?: string; key?: string }) => {
+      const { keys: list } = await new ApiClient(opts).request<{ keys: KeyView[] }>('GET', '/api/v1/keys');
+      for (const k of list) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt}` : 'active';
+        process.stdout.write(`${k.id}  ${k.name}  [${k.scopes.join(',')}]  models=${k.models?.join(',') ?? '*'}  ${state}\n`);
+      }
+    });
+
+  remote(keys.command('revoke <id>'))
+    .description('revoke a key; it stops working on its next request')
+    .action(async (id: string, opts: { url?: string; key?: string }) => {
+      const revoked = await new ApiClient(opts).request<KeyView>('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`);
+      process.stdout.write(`revoked ${revoked.id} at ${revoked.revokedAt}\n`);
+    });
+}
