@@ -74,6 +74,16 @@ describe('HTTP server', () => {
     expect(disposedScopes).toContain('scope-1');
   });
 
+  it('exposes Prometheus metrics, counting requests by route pattern', async () => {
+    await fetch(`${server.url}/healthz`);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const response = await server.call('/metrics');
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(/modelplane_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(text).toContain('modelplane_process_cpu_seconds_total');
+  });
+
   it('answers unknown routes with the error envelope', async () => {
     const response = await fetch(`${server.url}/api/v1/nothing-here`);
     expect(response.status).toBe(404);

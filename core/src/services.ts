@@ -3,6 +3,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { ApiKeyStore } from './auth/key-store.ts';
 import { sqliteKeyStore } from './auth/sqlite-key-store.ts';
 import type { Kernel } from './kernel/kernel.ts';
+import { Metrics } from './serving/metrics.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -14,6 +15,7 @@ export interface AuditEntry {
 /** The core's own services, opened after plugins are set up (stores may come from plugins). */
 export interface CoreServices {
   keys: ApiKeyStore;
+  metrics: Metrics;
   audit(entry: AuditEntry): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   const insertAudit = db.prepare('INSERT INTO audit_log (time, actor, action, target, details) VALUES (?, ?, ?, ?, ?)');
   return {
     keys: sqliteKeyStore(db),
+    metrics: new Metrics(),
     async audit(entry) {
       insertAudit.run(new Date().toISOString(), entry.actor, entry.action, entry.target, entry.details === undefined ? null : JSON.stringify(entry.details));
     },

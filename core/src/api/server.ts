@@ -21,6 +21,7 @@ import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
 import { type DeclaredRoute, installAccessControl } from './access-control.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { CoreServices } from '../services.ts';
 
@@ -99,7 +100,12 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   app.addHook('onSend', async (_request, reply) => {
     if (!app.server.listening) reply.header('connection', 'close');
   });
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.httpRequests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+    });
     await request.diScope?.dispose();
   });
 
@@ -136,5 +142,6 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(systemRoutes(kernel));
   await app.register(keyRoutes(services));
+  await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

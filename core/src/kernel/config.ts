@@ -29,6 +29,8 @@ export const ConfigSchema = z.strictObject({
       shutdownTimeoutMs: z.int().positive().default(15_000),
       pluginSetupTimeoutMs: z.int().positive().default(30_000),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** Let Prometheus scrape /metrics without an API key. */
+      metricsPublic: z.boolean().default(false),
       /** Serve HTTPS directly (PEM files, relative to the config file); behind a TLS-terminating proxy, leave unset. */
       https: z.strictObject({ keyFile: z.string().min(1), certFile: z.string().min(1) }).optional(),
     })
