@@ -52,6 +52,11 @@ describe('HTTP server', () => {
     const body = (await (await server.call('/api/v1/plugins')).json()) as { plugins: unknown[] };
     expect(body.plugins).toEqual([
       expect.objectContaining({
+        name: '@modelplane/core/embedded-stores',
+        builtin: true,
+        contributions: { metadataStore: ['sqlite'], artifactStore: ['filesystem'] },
+      }),
+      expect.objectContaining({
         name: 'modelplane-plugin-hello',
         contributions: { guard: ['blocked-words'] },
         hooks: ['ready'],

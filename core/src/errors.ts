@@ -28,6 +28,19 @@ export const Errors = {
   RateLimited: defineError('MP_ERR_RATE_LIMITED', 429),
   RouteWithoutScope: defineError('MP_ERR_ROUTE_WITHOUT_SCOPE', 500),
 
+  // registry
+  InvalidName: defineError('MP_ERR_INVALID_NAME', 400),
+  InvalidVersion: defineError('MP_ERR_INVALID_VERSION', 400),
+  InvalidManifest: defineError('MP_ERR_INVALID_MANIFEST', 400),
+  InvalidMetadata: defineError('MP_ERR_INVALID_METADATA', 400),
+  ModelNotFound: defineError('MP_ERR_MODEL_NOT_FOUND', 404),
+  VersionNotFound: defineError('MP_ERR_VERSION_NOT_FOUND', 404),
+  AliasNotFound: defineError('MP_ERR_ALIAS_NOT_FOUND', 404),
+  FileNotFound: defineError('MP_ERR_FILE_NOT_FOUND', 404),
+  VersionConflict: defineError('MP_ERR_VERSION_CONFLICT', 409),
+  InvalidTransition: defineError('MP_ERR_INVALID_STATUS_TRANSITION', 409),
+  ModelExists: defineError('MP_ERR_MODEL_EXISTS', 409),
+
   // HTTP
   BadRequest: defineError('MP_ERR_BAD_REQUEST', 400),
   NotFound: defineError('MP_ERR_NOT_FOUND', 404),

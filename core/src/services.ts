@@ -1,8 +1,7 @@
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import type { ApiKeyStore } from './auth/key-store.ts';
-import { sqliteKeyStore } from './auth/sqlite-key-store.ts';
+import type { ArtifactStore, MetadataStore } from '@modelplane/plugin-sdk';
+import { Errors } from './errors.ts';
 import type { Kernel } from './kernel/kernel.ts';
+import { Registry } from './registry/registry.ts';
 import { Metrics } from './serving/metrics.ts';
 
 export interface AuditEntry {
@@ -12,29 +11,40 @@ export interface AuditEntry {
   details?: unknown;
 }
 
-/** The core's own services, opened after plugins are set up (stores may come from plugins). */
+/** The core's own services, opened after plugins are set up (the stores may come from plugins). */
 export interface CoreServices {
-  keys: ApiKeyStore;
+  metadata: MetadataStore;
+  artifacts: ArtifactStore;
+  /** Access control reads keys from the metadata store. */
+  keys: MetadataStore;
+  registry: Registry;
   metrics: Metrics;
   audit(entry: AuditEntry): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
-  const db = new DatabaseSync(join(kernel.loaded.dataDir, 'modelplane.sqlite'));
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;');
-  db.exec(`CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    target TEXT NOT NULL, details TEXT)`);
-  const insertAudit = db.prepare('INSERT INTO audit_log (time, actor, action, target, details) VALUES (?, ?, ?, ?, ?)');
+  const { storage } = kernel.loaded.config;
+  const context = { dataDir: kernel.loaded.dataDir };
+  const metadataProvider = kernel.contributions.metadataStore.get(storage.metadata);
+  const artifactProvider = kernel.contributions.artifactStore.get(storage.artifacts);
+  if (!metadataProvider || !artifactProvider) {
+    const missing = !metadataProvider ? `storage.metadata: no metadata store "${storage.metadata}"` : `storage.artifacts: no artifact store "${storage.artifacts}"`;
+    const known = (point: 'metadataStore' | 'artifactStore') => kernel.contributions[point].list().map((c) => c.contribution.id).join(', ');
+    throw new Errors.ConfigInvalid(`${missing} is registered (metadata stores: ${known('metadataStore')}; artifact stores: ${known('artifactStore')})`);
+  }
+  const metadata = await metadataProvider.open(context);
+  const artifacts = await artifactProvider.open(context);
   return {
-    keys: sqliteKeyStore(db),
+    metadata,
+    artifacts,
+    keys: metadata,
+    registry: new Registry({ metadata, artifacts, hooks: kernel.hooks }),
     metrics: new Metrics(),
-    async audit(entry) {
-      insertAudit.run(new Date().toISOString(), entry.actor, entry.action, entry.target, entry.details === undefined ? null : JSON.stringify(entry.details));
-    },
+    audit: (entry) => metadata.appendAudit(entry),
     async close() {
-      db.close();
+      await artifacts.close();
+      await metadata.close();
     },
   };
 }

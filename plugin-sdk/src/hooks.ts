@@ -1,4 +1,5 @@
-import type { AsyncSeriesHook } from 'tapable';
+import type { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } from 'tapable';
+import type { VersionRecord } from './stores.ts';
 
 /**
  * The one hooks object of a Modelplane server (see docs/lifecycle.md for the diagram).
@@ -15,6 +16,13 @@ export interface ModelplaneHooks {
   readonly boot: AsyncSeriesHook<[]>;
   readonly ready: AsyncSeriesHook<[]>;
   readonly shutdown: AsyncSeriesHook<[]>;
+
+  /** Registry: transform or reject a version's metadata before it is stored (throw a coded 4xx error to reject). */
+  readonly beforeRegisterVersion: AsyncSeriesWaterfallHook<[Record<string, unknown>, { model: string; version: string }]>;
+  /** Registry: a new version was stored (not called for an idempotent re-push). */
+  readonly versionRegistered: AsyncParallelHook<[VersionRecord]>;
+  /** Registry: an alias now points at `version`, or was removed (`version` null). */
+  readonly aliasChanged: AsyncParallelHook<[{ model: string; alias: string; version: string | null }]>;
 }
 
 export type HookName = keyof ModelplaneHooks;

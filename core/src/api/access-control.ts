@@ -116,7 +116,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     if (kind?.toLowerCase() !== 'bearer') return refuse('anonymous', 'the Authorization header must be "Bearer <API key>"');
     const parsed = parseToken(token.trim());
     if (!parsed) return refuse('anonymous', 'the API key is malformed (expected mp_<id>_<secret>)');
-    const record = await opts.keys.get(parsed.id);
+    const record = await opts.keys.getKey(parsed.id);
     const valid =
       record !== undefined &&
       record.revokedAt === null &&

@@ -20,7 +20,10 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
 import { type DeclaredRoute, installAccessControl } from './access-control.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { blobRoutes } from './routes/blobs.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { modelRoutes } from './routes/models.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { CoreServices } from '../services.ts';
@@ -128,7 +131,9 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
       },
       tags: [
         { name: 'system', description: 'Health, plugins, API description' },
+        { name: 'registry', description: 'Models, versions, files, aliases, status, licenses' },
         { name: 'access control', description: 'API keys' },
+        { name: 'admin', description: 'Audit log, garbage collection' },
       ],
       components: {
         securitySchemes: {
@@ -142,6 +147,9 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(systemRoutes(kernel));
   await app.register(keyRoutes(services));
+  await app.register(blobRoutes(services, kernel.loaded.config.storage.maxBlobBytes));
+  await app.register(modelRoutes(services, kernel.loaded.config));
+  await app.register(adminRoutes(services));
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

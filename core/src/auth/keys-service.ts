@@ -51,7 +51,7 @@ export async function createKey(store: ApiKeyStore, input: CreateKeyInput): Prom
     expiresAt: input.expiresAt ?? null,
     revokedAt: null,
   };
-  await store.insert(record);
+  await store.insertKey(record);
   return { token: key.token, record };
 }
 
@@ -60,7 +60,7 @@ export async function createKey(store: ApiKeyStore, input: CreateKeyInput): Prom
  * Returns the token only when it was generated here, so the caller can show it once.
  */
 export async function bootstrapAdminKey(store: ApiKeyStore, configured: string | undefined): Promise<string | undefined> {
-  if ((await store.countActiveAdmins()) > 0) return undefined;
+  if ((await store.countActiveAdminKeys()) > 0) return undefined;
   if (configured) {
     const parsed = parseToken(configured);
     if (!parsed) {
@@ -69,9 +69,9 @@ export async function bootstrapAdminKey(store: ApiKeyStore, configured: string |
           'leave it unset once to have the server generate one',
       );
     }
-    const existing = await store.get(parsed.id);
+    const existing = await store.getKey(parsed.id);
     if (existing) return undefined; // revoked on purpose: never resurrect it
-    await store.insert({
+    await store.insertKey({
       id: parsed.id,
       name: 'bootstrap admin (from config)',
       ...hashSecret(parsed.secret),

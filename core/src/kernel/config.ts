@@ -39,6 +39,12 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Relative to the config file's directory. */
       dataDir: z.string().min(1).default('.modelplane'),
+      /** Which registered metadata store to use (`sqlite` is built in; plugins add others). */
+      metadata: z.string().min(1).default('sqlite'),
+      /** Which registered artifact store to use (`filesystem` is built in). */
+      artifacts: z.string().min(1).default('filesystem'),
+      /** Largest single uploaded file. */
+      maxBlobBytes: z.int().positive().default(64 * 1024 ** 3),
     })
     .prefault({}),
   auth: z
@@ -53,6 +59,18 @@ export const ConfigSchema = z.strictObject({
       /** Per key, unless the key carries its own. */
       rateLimit: z
         .strictObject({ perSecond: z.number().positive().default(100), burst: z.int().positive().default(200) })
+        .prefault({}),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      /** How the models will be used; each version's license is checked against it (allowed / warning / blocked). */
+      licensePolicy: z
+        .strictObject({
+          commercialUse: z.boolean().default(true),
+          derivatives: z.boolean().default(false),
+          expectedMau: z.int().positive().optional(),
+        })
         .prefault({}),
     })
     .prefault({}),

@@ -1,5 +1,5 @@
 import type { HookName, ModelplaneHooks } from '@modelplane/plugin-sdk';
-import { AsyncSeriesHook } from 'tapable';
+import { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } from 'tapable';
 
 export type TapListener = (hook: HookName, tap: { name: string; stage?: number }) => void;
 
@@ -13,10 +13,13 @@ export function createHooks(onTap: TapListener = () => {}): ModelplaneHooks {
     boot: new AsyncSeriesHook<[]>([], 'boot'),
     ready: new AsyncSeriesHook<[]>([], 'ready'),
     shutdown: new AsyncSeriesHook<[]>([], 'shutdown'),
+    beforeRegisterVersion: new AsyncSeriesWaterfallHook(['metadata', 'target'], 'beforeRegisterVersion'),
+    versionRegistered: new AsyncParallelHook(['version'], 'versionRegistered'),
+    aliasChanged: new AsyncParallelHook(['change'], 'aliasChanged'),
   };
   let shutdownTaps = 0;
   for (const name of Object.keys(hooks) as HookName[]) {
-    hooks[name].intercept({
+    (hooks[name] as AsyncSeriesHook<[]>).intercept({
       register: (tap) => {
         const registered = name === 'shutdown' ? { ...tap, stage: -++shutdownTaps } : tap;
         onTap(name, registered);

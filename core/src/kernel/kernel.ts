@@ -9,6 +9,7 @@ import type {
 import type { AwilixContainer } from 'awilix';
 import { type Logger, pino } from 'pino';
 import { Errors } from '../errors.ts';
+import { embeddedStoresPlugin } from '../store/embedded-plugin.ts';
 import type { LoadedConfig } from './config.ts';
 import { createKernelContainer, type KernelCradle } from './container.ts';
 import { type Contributions, contributionsOf, createContributions, registerFor } from './contributions.ts';
@@ -41,7 +42,7 @@ export interface LoadedPlugin {
 export interface KernelOptions {
   loaded: LoadedConfig;
   logger?: Logger;
-  /** Plugins the core provides itself; set up before the configured ones, in this order. */
+  /** Plugins the core provides itself, set up before the configured ones (default: the embedded stores). */
   builtins?: readonly ModelplanePlugin[];
 }
 
@@ -121,7 +122,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     logger.debug({ plugin: plugin.name, ms: Math.round(performance.now() - started) }, 'plugin set up');
   };
 
-  for (const builtin of options.builtins ?? []) {
+  for (const builtin of options.builtins ?? [embeddedStoresPlugin]) {
     await setUp(builtin, undefined, { builtin: true });
   }
   for (const entry of loaded.plugins) {

@@ -91,10 +91,11 @@ describe('plugin loader', () => {
   it('loads a plugin by package name relative to the config directory and records what it registered', async () => {
     const kernel = await boot(['mp-good', 'mp-exports']);
     expect(kernel.plugins.map((p) => [p.name, p.version, p.configIndex])).toEqual([
+      ['@modelplane/core/embedded-stores', expect.any(String), undefined],
       ['mp-good', '1.2.3', 0],
       ['mp-exports', '1.2.3', 1],
     ]);
-    expect(kernel.plugins[0]?.contributions).toEqual({ guard: ['good-guard'] });
+    expect(kernel.plugins[1]?.contributions).toEqual({ guard: ['good-guard'] });
     expect(kernel.contributions.guard.get('good-guard')).toBeDefined();
     await kernel.shutdown();
   });

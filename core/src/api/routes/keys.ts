@@ -52,7 +52,7 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
     app.get(
       '/api/v1/keys',
       { config: { scope: 'admin' }, schema: { tags, summary: 'List API keys (never their secrets)', response: { 200: z.object({ keys: z.array(KeyView) }) } } },
-      async () => ({ keys: (await deps.keys.list()).map(publicKey) }),
+      async () => ({ keys: (await deps.keys.listKeys()).map(publicKey) }),
     );
 
     app.delete(
@@ -62,7 +62,7 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
         schema: { tags, summary: 'Revoke an API key; effective on the next request', params: z.object({ id: z.string() }), response: { 200: KeyView, 404: ErrorEnvelope } },
       },
       async (request) => {
-        const record = await deps.keys.revoke(request.params.id, new Date().toISOString());
+        const record = await deps.keys.revokeKey(request.params.id, new Date().toISOString());
         if (!record) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
         await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.revoke', target: `key:${record.id}` });
         return publicKey(record);

@@ -1,0 +1,64 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { CoreServices } from '../../services.ts';
+
+const AuditEntry = z
+  .object({
+    id: z.number(),
+    time: z.string(),
+    actor: z.string().describe('API key id, "system", or "dev" when auth is off'),
+    action: z.string(),
+    target: z.string(),
+    beforeDigest: z.string().nullable(),
+    afterDigest: z.string().nullable(),
+    details: z.unknown(),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export function adminRoutes(services: CoreServices): FastifyPluginAsync {
+  return async (base) => {
+    const app = base.withTypeProvider<ZodTypeProvider>();
+    const tags = ['admin'];
+
+    app.get(
+      '/api/v1/audit',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags,
+          summary: 'The audit log, newest first',
+          querystring: z.object({
+            actor: z.string().optional(),
+            action: z.string().optional(),
+            target: z.string().optional(),
+            cursor: z.string().optional(),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+          }),
+          response: { 200: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }) },
+        },
+      },
+      async (request) => {
+        const page = await services.metadata.listAudit(request.query);
+        return { entries: page.items, nextCursor: page.nextCursor };
+      },
+    );
+
+    app.post(
+      '/api/v1/gc',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags,
+          summary: 'Delete stored files no version references',
+          querystring: z.object({ dry_run: z.stringbool().default(false) }),
+          response: { 200: z.object({ dryRun: z.boolean(), removed: z.array(z.string()), bytes: z.number() }) },
+        },
+      },
+      async (request) => {
+        const result = await services.registry.collectGarbage({ dryRun: request.query.dry_run }, request.diScope.cradle.principal.id);
+        return { dryRun: request.query.dry_run, ...result };
+      },
+    );
+  };
+}
