@@ -125,3 +125,49 @@ describe('modelplane keys (against a running server)', () => {
     expect(stderr).toContain('cannot reach the Modelplane server at http://127.0.0.1:9');
   });
 });
+
+describe('modelplane push and registry commands', () => {
+  it('pushes a directory with metadata, then lists, shows, aliases, retires and collects garbage', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const { mkdirSync } = await import('node:fs');
+    const server = await startTestServer();
+    try {
+      const dir = join(tmp.dir, 'model-dir');
+      mkdirSync(join(dir, 'weights'), { recursive: true });
+      writeFileSync(join(dir, 'model.onnx'), Buffer.alloc(3_000_000, 5));
+      writeFileSync(join(dir, 'weights', 'shard-1.bin'), Buffer.alloc(1_000, 6));
+      const meta = join(tmp.dir, 'meta.yaml');
+      writeFileSync(
+        meta,
+        'framework: onnx\narchitecture: mlp\ntraining_data_description: flows\nperformance_metrics: { accuracy: 0.95 }\nlicense: { id: MIT }\n',
+      );
+      const remote = ['--url', server.url, '--key', server.adminKey];
+      const pushed = await modelplane('push', dir, '--name', 'cli-model', '--version', '1.0.0', '--meta', meta, '--alias', 'production', ...remote);
+      expect(pushed.stderr).toContain('[1/2] model.onnx');
+      expect(pushed.stderr).toContain('MB/s');
+      expect(pushed.stdout).toMatch(/registered cli-model@1\.0\.0 sha256:[a-f0-9]{64}; production → 1\.0\.0/);
+      expect(pushed.code).toBe(0);
+
+      const again = await modelplane('push', dir, '--name', 'cli-model', '--version', '1.0.0', '--meta', meta, ...remote);
+      expect(again.stdout).toContain('already registered (identical content)');
+      expect(again.stderr).toContain('already stored');
+
+      expect((await modelplane('models', 'list', ...remote)).stdout).toContain('cli-model');
+      const shown = await modelplane('models', 'show', 'cli-model', ...remote);
+      expect(shown.stdout).toContain('@production → 1.0.0');
+      expect(shown.stdout).toMatch(/1\.0\.0\s+testing/);
+      expect((await modelplane('status', 'set', 'cli-model', '1.0.0', 'active', ...remote)).stdout).toContain('is active');
+      expect((await modelplane('versions', 'list', 'cli-model', ...remote)).stdout).toMatch(/1\.0\.0\s+active\s+scan=-\s+2 file\(s\) 3\.0 MB/);
+
+      const missingMeta = await modelplane('push', dir, '--name', 'cli-model', '--version', '2.0.0', ...remote);
+      expect(missingMeta.code).toBe(1);
+      expect(missingMeta.stderr).toContain('MP_ERR_INVALID_METADATA');
+      expect(missingMeta.stderr).toContain('metadata.framework is required');
+
+      // The failed push left its blobs unreferenced only if their bytes differ; these are the same bytes, so nothing to collect.
+      expect((await modelplane('gc', '--dry-run', ...remote)).stdout).toContain('would remove 0 blob(s)');
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import { createKernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { loadConfigForCli } from './config-source.ts';
 import { addKeyCommands } from './keys-commands.ts';
+import { addRegistryCommands } from './registry-commands.ts';
 import { formatPluginList, formatPluginTree } from './plugin-tree.ts';
 
 function parsePort(value: string): number {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   const program = new Command('modelplane')
     .description('Model registry, inference server and LLM gateway')
     .version(CORE_VERSION, '-v, --version', 'print the version')
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true);
 
@@ -73,6 +75,7 @@ export function buildProgram(): Command {
       }
     });
 
+  addRegistryCommands(program);
   addKeyCommands(program);
   return program;
 }
