@@ -1,0 +1,80 @@
+/**
+ * Ingest throughput: push one large file through `POST /api/v1/blobs` and compare with `cp` of the same file on the
+ * same disk, in the same run; report the server process's memory growth.
+ *   node bench/ingest.ts            (2 GiB; BENCH_INGEST_MB=512 for a quicker run)
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { memoryOf, repoRoot, startServerProcess, table } from './support.ts';
+
+const megabytes = Number(process.env.BENCH_INGEST_MB ?? 2048);
+const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
+const source = join(dir, 'big.bin');
+
+// Incompressible-looking, non-sparse bytes, so neither cp nor the filesystem can take shortcuts.
+const block = Buffer.alloc(8 * 1024 * 1024);
+for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+const fd = openSync(source, 'w');
+for (let written = 0; written < megabytes * 1024 * 1024; written += block.length) {
+  block.writeUInt32LE(written, 0);
+  writeSync(fd, block);
+}
+closeSync(fd);
+const bytes = megabytes * 1024 * 1024;
+execFileSync('sync');
+
+function timeCp(): number {
+  const started = performance.now();
+  execFileSync('cp', [source, join(dir, 'copy.bin')]);
+  execFileSync('sync');
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(join(dir, 'copy.bin'));
+  return seconds;
+}
+
+const server = await startServerProcess(dir, `server: { port: 0, logLevel: warn }\nstorage: { dataDir: data }`);
+const before = memoryOf(server.child.pid!);
+
+async function timePush(): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${server.url}/api/v1/blobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/octet-stream' },
+    body: Readable.toWeb(createReadStream(source, { highWaterMark: 1024 * 1024 })) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  if (response.status !== 201 && response.status !== 200) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
+  await response.json();
+  execFileSync('sync');
+  const seconds = (performance.now() - started) / 1000;
+  // Delete so the next round writes again instead of deduplicating.
+  await fetch(`${server.url}/api/v1/gc`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}` } });
+  return seconds;
+}
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const cp: number[] = [];
+const push: number[] = [];
+for (let i = 0; i < rounds; i++) {
+  cp.push(timeCp());
+  push.push(await timePush());
+}
+const after = memoryOf(server.child.pid!);
+await server.stop();
+rmSync(dir, { recursive: true, force: true });
+
+const best = (xs: number[]) => Math.min(...xs);
+const mbps = (seconds: number) => bytes / 1e6 / seconds;
+console.log(`ingest of a ${megabytes} MiB file, best of ${rounds} rounds (cp and push alternate)\n`);
+console.log(
+  table([
+    { method: 'cp + sync', 'MB/s': mbps(best(cp)).toFixed(0), seconds: best(cp).toFixed(2) },
+    { method: 'POST /api/v1/blobs (+ sha256, fsync)', 'MB/s': mbps(best(push)).toFixed(0), seconds: best(push).toFixed(2) },
+  ]),
+);
+console.log(`\nratio push/cp: ${(mbps(best(push)) / mbps(best(cp))).toFixed(2)}× (target ≥ 0.8×)`);
+console.log(
+  `server RSS: ${(before.rss / 2 ** 20).toFixed(0)} MiB before, peak ${(after.peak / 2 ** 20).toFixed(0)} MiB; growth ${((after.peak - before.rss) / 2 ** 20).toFixed(0)} MiB (target ≤ 64 MiB)`,
+);

@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '@modelplane/core';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const node = join(repoRoot, 'node_modules/.bin/node');
+
+export interface BenchServer {
+  url: string;
+  adminKey: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `modelplane serve` as its own process (so its memory is measured alone) with the given config text. */
+export async function startServerProcess(dir: string, configYaml: string): Promise<BenchServer> {
+  const adminKey = generateApiKey().token;
+  const config = join(dir, 'modelplane.config.yaml');
+  writeFileSync(config, `${configYaml}\nauth:\n  adminKey: ${adminKey}\n`);
+  const child = spawn(node, [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const match = /listening on (\S+)/.exec(line);
+    if (match) {
+      return {
+        url: match[1]!,
+        adminKey,
+        child,
+        stop: async () => {
+          child.kill('SIGTERM');
+          await new Promise((resolve) => child.once('exit', resolve));
+        },
+      };
+    }
+  }
+  throw new Error('server exited before listening');
+}
+
+/** Resident and peak resident memory of a process, in bytes (Linux /proc). */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+export function table(rows: Array<Record<string, string | number>>): string {
+  const headers = Object.keys(rows[0]!);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h]).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(headers.map((h) => String(r[h]))))].join('\n');
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
