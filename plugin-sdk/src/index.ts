@@ -8,3 +8,21 @@ export type { ModelplanePlugin, PluginContext, PluginDefinition, PluginLogger, R
 export { definePlugin, isBrandedPlugin, PLUGIN_BRAND, SDK_PLUGIN_API_VERSION } from './plugin.ts';
 export type { InferOutput, StandardSchema, StandardSchemaIssue, StandardSchemaResult } from './schema.ts';
 export { formatPath } from './schema.ts';
+export {
+  BadTensor,
+  bytesPerElement,
+  concatBatch,
+  DATATYPES,
+  elementCount,
+  fromBinary,
+  fromHalf,
+  fromJsonData,
+  isDatatype,
+  splitBatch,
+  toBinary,
+  toHalf,
+  toJsonData,
+} from './tensors.ts';
+export type { Datatype, NumericData, Tensor, TensorData, TensorSpec } from './tensors.ts';
+export { loadRequestFromDirectory, runtimeConformance } from './conformance/runtime.ts';
+export type { ConformanceCheck, RuntimeFixture } from './conformance/runtime.ts';

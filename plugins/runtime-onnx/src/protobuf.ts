@@ -1,0 +1,91 @@
+/**
+ * Just enough of the protobuf wire format to find every tensor's external-data location in an ONNX model before
+ * onnxruntime opens any file (CVE-2022-25882, CVE-2024-27318: locations that leave the model's folder).
+ */
+interface Field {
+  number: number;
+  wireType: number;
+  bytes?: Uint8Array;
+}
+
+function readVarint(buffer: Uint8Array, offset: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  let position = offset;
+  for (;;) {
+    if (position >= buffer.length) throw new Error('truncated varint');
+    const byte = buffer[position++]!;
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [result, position];
+    shift += 7;
+    if (shift > 63) throw new Error('varint too long');
+  }
+}
+
+function* fields(buffer: Uint8Array): Generator<Field> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const [key, afterKey] = readVarint(buffer, offset);
+    const number = Math.floor(key / 8);
+    const wireType = key & 7;
+    offset = afterKey;
+    if (wireType === 0) offset = readVarint(buffer, offset)[1];
+    else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else if (wireType === 2) {
+      const [length, start] = readVarint(buffer, offset);
+      if (start + length > buffer.length) throw new Error('truncated length-delimited field');
+      yield { number, wireType, bytes: buffer.subarray(start, start + length) };
+      offset = start + length;
+      continue;
+    } else throw new Error(`unsupported wire type ${wireType}`);
+    yield { number, wireType };
+  }
+}
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+
+/** TensorProto.external_data (13) entries: key (1) / value (2). */
+function tensorLocations(tensor: Uint8Array, found: string[]): void {
+  for (const field of fields(tensor)) {
+    if (field.number !== 13 || !field.bytes) continue;
+    let key = '';
+    let value = '';
+    for (const entry of fields(field.bytes)) {
+      if (entry.number === 1 && entry.bytes) key = text(entry.bytes);
+      if (entry.number === 2 && entry.bytes) value = text(entry.bytes);
+    }
+    if (key === 'location') found.push(value);
+  }
+}
+
+/** GraphProto: node (1) → AttributeProto t (5) / tensors (10) / g (6) / graphs (11); initializer (5); sparse_initializer (15). */
+function graphLocations(graph: Uint8Array, found: string[], depth: number): void {
+  if (depth > 64) throw new Error('graphs nested too deeply');
+  for (const field of fields(graph)) {
+    if (!field.bytes) continue;
+    if (field.number === 5) tensorLocations(field.bytes, found);
+    if (field.number === 15) {
+      for (const part of fields(field.bytes)) if (part.bytes && (part.number === 1 || part.number === 2)) tensorLocations(part.bytes, found);
+    }
+    if (field.number === 1) {
+      for (const nodeField of fields(field.bytes)) {
+        if (nodeField.number !== 5 || !nodeField.bytes) continue;
+        for (const attribute of fields(nodeField.bytes)) {
+          if (!attribute.bytes) continue;
+          if (attribute.number === 5 || attribute.number === 10) tensorLocations(attribute.bytes, found);
+          if (attribute.number === 6 || attribute.number === 11) graphLocations(attribute.bytes, found, depth + 1);
+        }
+      }
+    }
+  }
+}
+
+/** Every external-data location an ONNX model (ModelProto bytes) names. */
+export function externalDataLocations(model: Uint8Array): string[] {
+  const found: string[] = [];
+  for (const field of fields(model)) {
+    if (field.number === 7 && field.bytes) graphLocations(field.bytes, found, 0);
+  }
+  return found;
+}
