@@ -182,15 +182,15 @@ export function fromBinary(name: string, datatype: Datatype, shape: number[], by
     if (elements.length !== count) throw new BadTensor(`tensor "${name}": shape ${JSON.stringify(shape)} needs ${count} elements, binary data holds ${elements.length}`);
     return { name, datatype, shape, data: elements };
   }
-  const Array = ARRAY_OF[datatype];
-  const expectedBytes = count * Array.BYTES_PER_ELEMENT;
+  const ArrayType = ARRAY_OF[datatype];
+  const expectedBytes = count * ArrayType.BYTES_PER_ELEMENT;
   if (bytes.byteLength !== expectedBytes) {
     throw new BadTensor(`tensor "${name}": shape ${JSON.stringify(shape)} of ${datatype} needs ${expectedBytes} bytes, got ${bytes.byteLength}`);
   }
   // Copy into an aligned buffer: typed arrays need offsets that are multiples of their element size.
   const aligned = new Uint8Array(expectedBytes);
   aligned.set(bytes);
-  return { name, datatype, shape, data: new Array(aligned.buffer, 0, count) };
+  return { name, datatype, shape, data: new ArrayType(aligned.buffer, 0, count) };
 }
 
 /** Concatenates each named input along dim 0 for a batch; answers the row count of each request. */
