@@ -6,6 +6,7 @@ import type { LoadedConfig } from './kernel/config.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { bootstrapAdminKey } from './auth/keys-service.ts';
 import { type CoreServices, openCoreServices } from './services.ts';
+import { loadDeclaredModels } from './serving/declared-models.ts';
 
 export interface StartOptions {
   loaded: LoadedConfig;
@@ -46,6 +47,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       port: options.listen?.port ?? server.port,
       host: options.listen?.host ?? server.host,
     });
+    await loadDeclaredModels(kernel.loaded.config, kernel.loaded.dir, services.registry, services.models);
     await kernel.hooks.ready.promise();
     const running = app;
     const opened = services;

@@ -41,6 +41,13 @@ export const Errors = {
   InvalidTransition: defineError('MP_ERR_INVALID_STATUS_TRANSITION', 409),
   ModelExists: defineError('MP_ERR_MODEL_EXISTS', 409),
 
+  // serving
+  ModelNotLoaded: defineError('MP_ERR_MODEL_NOT_LOADED', 404),
+  ModelNotReady: defineError('MP_ERR_MODEL_NOT_READY', 503),
+  NoRuntime: defineError('MP_ERR_NO_RUNTIME', 422),
+  NotServable: defineError('MP_ERR_NOT_SERVABLE', 409),
+  LoadFailed: defineError('MP_ERR_LOAD_FAILED', 500),
+
   // HTTP
   BadRequest: defineError('MP_ERR_BAD_REQUEST', 400),
   NotFound: defineError('MP_ERR_NOT_FOUND', 404),

@@ -3,6 +3,7 @@ import { Errors } from './errors.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { Registry } from './registry/registry.ts';
 import { Metrics } from './serving/metrics.ts';
+import { ModelManager } from './serving/model-manager.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -18,6 +19,7 @@ export interface CoreServices {
   /** Access control reads keys from the metadata store. */
   keys: MetadataStore;
   registry: Registry;
+  models: ModelManager;
   metrics: Metrics;
   audit(entry: AuditEntry): Promise<void>;
   close(): Promise<void>;
@@ -35,14 +37,19 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   }
   const metadata = await metadataProvider.open(context);
   const artifacts = await artifactProvider.open(context);
+  const registry = new Registry({ metadata, artifacts, hooks: kernel.hooks });
+  const metrics = new Metrics();
+  const models = new ModelManager({ registry, contributions: kernel.contributions, metrics, logger: kernel.logger });
   return {
     metadata,
     artifacts,
     keys: metadata,
-    registry: new Registry({ metadata, artifacts, hooks: kernel.hooks }),
-    metrics: new Metrics(),
+    registry,
+    models,
+    metrics,
     audit: (entry) => metadata.appendAudit(entry),
     async close() {
+      await models.close();
       await artifacts.close();
       await metadata.close();
     },

@@ -24,6 +24,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { modelRoutes } from './routes/models.ts';
+import { v2Routes } from './routes/v2.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { CoreServices } from '../services.ts';
@@ -134,6 +135,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
         { name: 'registry', description: 'Models, versions, files, aliases, status, licenses' },
         { name: 'access control', description: 'API keys' },
         { name: 'admin', description: 'Audit log, garbage collection' },
+        { name: 'inference (V2)', description: 'Open Inference Protocol (KServe V2) with Triton extensions' },
       ],
       components: {
         securitySchemes: {
@@ -150,6 +152,14 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   await app.register(blobRoutes(services, kernel.loaded.config.storage.maxBlobBytes));
   await app.register(modelRoutes(services, kernel.loaded.config));
   await app.register(adminRoutes(services));
+  await app.register(
+    v2Routes({
+      models: services.models,
+      metrics: services.metrics,
+      inferBodyLimit: kernel.loaded.config.serving.inferBodyLimit,
+      declared: () => kernel.loaded.config.models.map((m) => m.name),
+    }),
+  );
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

@@ -74,6 +74,45 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  serving: z
+    .strictObject({
+      /** Largest inference request body (JSON or binary tensors). */
+      inferBodyLimit: z.int().positive().default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** Models to serve at start; each can be registered from local files first (idempotent). */
+  models: z
+    .array(
+      z.strictObject({
+        /** The name clients call (V2 model name). */
+        name: z.string().min(1),
+        /** Registry reference (`name`, `name@alias`, `name@1.2.3`); default: `name`. */
+        reference: z.string().min(1).optional(),
+        /** Register these local files as a version before loading (relative to the config file). */
+        register: z
+          .strictObject({
+            path: z.string().min(1),
+            version: z.string().min(1),
+            metadata: z.record(z.string(), z.unknown()),
+            status: z.enum(['testing', 'active']).default('active'),
+          })
+          .optional(),
+        runtime: z.string().min(1).optional(),
+        options: z.record(z.string(), z.unknown()).default({}),
+        batching: z
+          .strictObject({
+            maxBatchSize: z.int().min(0).optional(),
+            maxQueueDelayMs: z.number().min(0).optional(),
+            preferredBatchSizes: z.array(z.int().positive()).optional(),
+            maxQueueSize: z.int().positive().optional(),
+            timeoutMs: z.int().positive().optional(),
+            /** false: wait up to maxQueueDelayMs for a fuller batch even when idle (Triton's behaviour). */
+            eager: z.boolean().optional(),
+          })
+          .optional(),
+      }),
+    )
+    .default([]),
   plugins: z.array(PluginEntrySchema).default([]),
 });
 

@@ -34,7 +34,7 @@ describe('Batcher', () => {
   });
 
   it('never exceeds maxBatchSize rows and sends a full batch without waiting', async () => {
-    const { batcher } = doubling({ maxBatchSize: 4, maxQueueDelayMs: 10_000 });
+    const { batcher } = doubling({ maxBatchSize: 4, maxQueueDelayMs: 10_000, eager: false });
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => batcher.submit({ caller: `${i}`, rows: [i] })));
     expect(performance.now() - started).toBeLessThan(1000);
@@ -108,8 +108,24 @@ describe('Batcher', () => {
     await expect(batcher.submit({ caller: 'after', rows: [1] })).rejects.toMatchObject({ code: 'MP_ERR_MODEL_UNLOADING' });
   });
 
+  it('eagerly sends the first request alone when idle, and batches what arrives meanwhile', async () => {
+    const { batcher, batches } = doubling({ maxBatchSize: 8, maxQueueDelayMs: 10_000 }, 20);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 5 }, (_, i) => batcher.submit({ caller: `${i}`, rows: [i] })));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(batches).toEqual([['0'], ['1', '2', '3', '4']]);
+  });
+
+  it('waits for company up to the queue delay when not eager', async () => {
+    const { batcher, batches } = doubling({ maxBatchSize: 8, maxQueueDelayMs: 30, eager: false });
+    const first = batcher.submit({ caller: 'a', rows: [1] });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all([first, batcher.submit({ caller: 'b', rows: [1] })]);
+    expect(batches).toEqual([['a', 'b']]);
+  });
+
   it('sends a preferred batch size at once', async () => {
-    const { batcher } = doubling({ maxBatchSize: 16, maxQueueDelayMs: 10_000, preferredBatchSizes: [4] });
+    const { batcher } = doubling({ maxBatchSize: 16, maxQueueDelayMs: 10_000, preferredBatchSizes: [4], eager: false });
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: 4 }, (_, i) => batcher.submit({ caller: `${i}`, rows: [i] })));
     expect(performance.now() - started).toBeLessThan(1000);

@@ -1,0 +1,231 @@
+import { BadTensor, type Datatype } from '@modelplane/plugin-sdk';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Errors } from '../../errors.ts';
+import { QueueFull } from '../../serving/batcher.ts';
+import type { Metrics } from '../../serving/metrics.ts';
+import type { ModelManager } from '../../serving/model-manager.ts';
+import { checkAgainstSignature, decodeInferRequest, encodeInferResponse } from '../../serving/v2-codec.ts';
+import { CORE_VERSION } from '../../version.ts';
+
+const TRITON_TYPE: Record<Datatype, string> = {
+  BOOL: 'TYPE_BOOL',
+  UINT8: 'TYPE_UINT8',
+  UINT16: 'TYPE_UINT16',
+  UINT32: 'TYPE_UINT32',
+  UINT64: 'TYPE_UINT64',
+  INT8: 'TYPE_INT8',
+  INT16: 'TYPE_INT16',
+  INT32: 'TYPE_INT32',
+  INT64: 'TYPE_INT64',
+  FP16: 'TYPE_FP16',
+  FP32: 'TYPE_FP32',
+  FP64: 'TYPE_FP64',
+  BYTES: 'TYPE_STRING',
+};
+
+const ModelParams = z.object({ model: z.string() });
+const VersionParams = z.object({ model: z.string(), version: z.string() });
+
+export interface V2Deps {
+  models: ModelManager;
+  metrics: Metrics;
+  inferBodyLimit: number;
+  /** Names declared in the config; the server is ready when all of them are. */
+  declared: () => readonly string[];
+}
+
+/** The Open Inference Protocol (KServe V2) REST API, with Triton's binary tensor and model repository extensions. */
+export function v2Routes(deps: V2Deps): FastifyPluginAsync {
+  const { models, metrics } = deps;
+  return async (base) => {
+    const app = base.withTypeProvider<ZodTypeProvider>();
+    const tags = ['inference (V2)'];
+    // Binary requests: a JSON header of Inference-Header-Content-Length bytes, then raw tensor bytes.
+    app.addContentTypeParser(['application/octet-stream', '*'], { parseAs: 'buffer', bodyLimit: deps.inferBodyLimit }, (_req, body, done) => done(null, body));
+
+    app.get('/v2', { config: { scope: 'public' }, schema: { tags, summary: 'Server metadata' } }, async () => ({
+      name: 'modelplane',
+      version: CORE_VERSION,
+      extensions: ['binary_tensor_data', 'model_repository', 'model_configuration'],
+    }));
+    app.get('/v2/health/live', { config: { scope: 'public' }, schema: { tags, summary: 'The server is alive' } }, async () => ({ live: true }));
+    app.get('/v2/health/ready', { config: { scope: 'public' }, schema: { tags, summary: 'Every declared model is loaded' } }, async (_request, reply) => {
+      const missing = deps.declared().filter((name) => !models.get(name));
+      if (missing.length > 0) return reply.code(503).send({ ready: false, error: `not loaded yet: ${missing.join(', ')}` });
+      return { ready: true };
+    });
+
+    const loaded = (name: string, version?: string) => {
+      const model = models.get(name);
+      if (!model) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
+      if (version !== undefined && version !== model.version.version) {
+        throw new Errors.ModelNotLoaded(`model "${name}" has no loaded version ${version} (serving ${model.version.version})`);
+      }
+      return model;
+    };
+
+    const metadata = (name: string, version?: string) => {
+      const model = loaded(name, version);
+      return {
+        name: model.name,
+        versions: [model.version.version],
+        platform: model.runtime,
+        inputs: model.instance.signature.inputs,
+        outputs: model.instance.signature.outputs,
+        parameters: { registry_model: model.version.model, runtime: model.instance.describe?.() ?? {} },
+      };
+    };
+    const metadataConfig = { scope: 'infer' as const, modelParam: 'model' };
+    app.get('/v2/models/:model', { config: metadataConfig, schema: { tags, summary: 'Model metadata', params: ModelParams } }, async (r) => metadata(r.params.model));
+    app.get('/v2/models/:model/versions/:version', { config: metadataConfig, schema: { tags, summary: 'Model version metadata', params: VersionParams } }, async (r) =>
+      metadata(r.params.model, r.params.version),
+    );
+
+    const ready = (name: string, version: string | undefined, reply: FastifyReply) => {
+      const model = models.get(name);
+      const isReady = model !== undefined && (version === undefined || version === model.version.version);
+      return isReady ? reply.send({ name, ready: true }) : reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready` });
+    };
+    app.get('/v2/models/:model/ready', { config: metadataConfig, schema: { tags, summary: 'Is the model ready (200) or not (400)', params: ModelParams } }, async (r, reply) =>
+      ready(r.params.model, undefined, reply),
+    );
+    app.get('/v2/models/:model/versions/:version/ready', { config: metadataConfig, schema: { tags, summary: 'Is this version ready', params: VersionParams } }, async (r, reply) =>
+      ready(r.params.model, r.params.version, reply),
+    );
+
+    app.get('/v2/models/:model/config', { config: metadataConfig, schema: { tags, summary: 'Triton-style model configuration (batching, tensors)', params: ModelParams } }, async (r) => {
+      const model = loaded(r.params.model);
+      const batching = model.batching.maxBatchSize > 0;
+      const dims = (shape: number[]) => (batching ? shape.slice(1) : shape);
+      return {
+        name: model.name,
+        platform: model.runtime === 'onnx' ? 'onnxruntime_onnx' : model.runtime,
+        backend: model.runtime,
+        max_batch_size: model.batching.maxBatchSize,
+        input: model.instance.signature.inputs.map((s) => ({ name: s.name, data_type: TRITON_TYPE[s.datatype], dims: dims(s.shape) })),
+        output: model.instance.signature.outputs.map((s) => ({ name: s.name, data_type: TRITON_TYPE[s.datatype], dims: dims(s.shape) })),
+        ...(batching
+          ? {
+              dynamic_batching: {
+                preferred_batch_size: model.batching.preferredBatchSizes ?? [],
+                max_queue_delay_microseconds: Math.round(model.batching.maxQueueDelayMs * 1000),
+                default_queue_policy: { max_queue_size: model.batching.maxQueueSize, default_timeout_microseconds: model.batching.timeoutMs * 1000 },
+              },
+            }
+          : {}),
+        instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+        version_policy: { specific: { versions: [model.version.version] } },
+      };
+    });
+
+    const infer = async (request: FastifyRequest, reply: FastifyReply, name: string, version: string | undefined) => {
+      const model = loaded(name, version);
+      const labels = { model: name, version: model.version.version };
+      try {
+        const decoded = decodeBody(request);
+        checkAgainstSignature(model.instance.signature, decoded, model.batching.maxBatchSize);
+        // A client that goes away takes its queued work with it.
+        const controller = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) controller.abort();
+        });
+        const outcome = await models.infer(name, version, { inputs: decoded.inputs, ...(decoded.outputs ? { outputs: decoded.outputs } : {}) }, controller.signal);
+        const encoded = encodeInferResponse({ name, version: outcome.model.version.version }, decoded, outcome.response.outputs);
+        const json = JSON.stringify(encoded.header);
+        const totalMs = reply.elapsedTime;
+        const overheadMs = Math.max(0, totalMs - outcome.queueMs - outcome.computeMs);
+        reply.header(
+          'server-timing',
+          `queue;dur=${outcome.queueMs.toFixed(3)}, compute;dur=${outcome.computeMs.toFixed(3)}, overhead;dur=${overheadMs.toFixed(3)}, total;dur=${totalMs.toFixed(3)}`,
+        );
+        metrics.inferRequests.inc({ ...labels, outcome: 'success' });
+        metrics.requestDuration.observe(labels, totalMs / 1000);
+        metrics.queueDuration.observe(labels, outcome.queueMs / 1000);
+        metrics.computeDuration.observe(labels, outcome.computeMs / 1000);
+        metrics.overheadDuration.observe(labels, overheadMs / 1000);
+        if (encoded.binary.length === 0) return reply.type('application/json').send(json);
+        const header = Buffer.from(json);
+        return reply
+          .type('application/octet-stream')
+          .header('inference-header-content-length', header.length)
+          .send(Buffer.concat([header, ...encoded.binary]));
+      } catch (error) {
+        metrics.inferRequests.inc({ ...labels, outcome: 'failure' });
+        if (error instanceof Error && (error as { code?: string }).code === QueueFull.code) {
+          reply.header('retry-after', (error as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds ?? 1);
+        }
+        throw error;
+      }
+    };
+
+    const inferConfig = { scope: 'infer' as const, modelParam: 'model' };
+    app.post('/v2/models/:model/infer', { config: inferConfig, bodyLimit: deps.inferBodyLimit, schema: { tags, summary: 'Run inference (JSON or binary tensors)', params: ModelParams } }, (r, reply) =>
+      infer(r, reply, r.params.model, undefined),
+    );
+    app.post(
+      '/v2/models/:model/versions/:version/infer',
+      { config: inferConfig, bodyLimit: deps.inferBodyLimit, schema: { tags, summary: 'Run inference on a specific version', params: VersionParams } },
+      (r, reply) => infer(r, reply, r.params.model, r.params.version),
+    );
+
+    // Triton's model repository extension.
+    app.post(
+      '/v2/repository/index',
+      { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state' } },
+      async () => models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+    );
+    app.post(
+      '/v2/repository/models/:model/load',
+      {
+        config: { scope: 'deploy', modelParam: 'model' },
+        schema: {
+          tags,
+          summary: 'Load a model (optionally a registry reference such as ids-mlp@production) and serve it under this name',
+          params: ModelParams,
+          body: z
+            .object({ parameters: z.object({ reference: z.string().optional(), runtime: z.string().optional(), config: z.unknown().optional() }).passthrough().optional() })
+            .optional(),
+        },
+      },
+      async (request) => {
+        const parameters = request.body?.parameters ?? {};
+        await models.load(parameters.reference ?? request.params.model, {
+          name: request.params.model,
+          ...(parameters.runtime ? { runtime: parameters.runtime } : {}),
+        });
+        return {};
+      },
+    );
+    app.post(
+      '/v2/repository/models/:model/unload',
+      { config: { scope: 'deploy', modelParam: 'model' }, schema: { tags, summary: 'Unload a model after its in-flight requests finish', params: ModelParams } },
+      async (request) => {
+        await models.unload(request.params.model);
+        return {};
+      },
+    );
+  };
+}
+
+/** JSON, or Triton's binary extension: `Inference-Header-Content-Length` bytes of JSON, then tensor bytes. */
+function decodeBody(request: FastifyRequest) {
+  const body = request.body;
+  const headerLength = request.headers['inference-header-content-length'];
+  if (Buffer.isBuffer(body)) {
+    const length = headerLength === undefined ? body.length : Number(headerLength);
+    if (!Number.isInteger(length) || length < 0 || length > body.length) {
+      throw new BadTensor(`Inference-Header-Content-Length ${String(headerLength)} is not within the ${body.length}-byte body`);
+    }
+    let header: unknown;
+    try {
+      header = JSON.parse(body.subarray(0, length).toString('utf8'));
+    } catch (error) {
+      throw new BadTensor(`the inference header is not valid JSON: ${(error as Error).message}`);
+    }
+    return decodeInferRequest(header, headerLength === undefined ? undefined : body.subarray(length));
+  }
+  if (body === undefined || body === null) throw new BadTensor('the request has no body; send an inference request');
+  return decodeInferRequest(body);
+}

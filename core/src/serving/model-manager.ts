@@ -1,0 +1,192 @@
+import {
+  concatBatch,
+  type InferRequest,
+  type InferResponse,
+  isMpError,
+  type ModelInstance,
+  type RuntimePlugin,
+  splitBatch,
+  type Tensor,
+  type VersionRecord,
+} from '@modelplane/plugin-sdk';
+import type { Logger } from 'pino';
+import type { Contributions } from '../kernel/contributions.ts';
+import { Errors } from '../errors.ts';
+import type { Registry } from '../registry/registry.ts';
+import { Batcher, type BatcherOptions } from './batcher.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface BatchingOptions {
+  maxBatchSize?: number;
+  eager?: boolean;
+  maxQueueDelayMs: number;
+  preferredBatchSizes?: number[];
+  maxQueueSize: number;
+  timeoutMs: number;
+}
+
+export interface LoadOptions {
+  /** The name clients use (V2 model name); defaults to the registry model name. */
+  name?: string;
+  /** Runtime id; defaults to the version's `metadata.runtime`, else the runtime that handles its framework. */
+  runtime?: string;
+  /** Passed to the runtime's load. */
+  options?: Record<string, unknown>;
+  batching?: Partial<BatchingOptions>;
+}
+
+export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface LoadedModel {
+  name: string;
+  version: VersionRecord;
+  runtime: string;
+  instance: ModelInstance;
+  batcher: Batcher<InferRequest, InferResponse>;
+  batching: BatchingOptions & { maxBatchSize: number };
+  loadedAt: string;
+}
+
+export interface InferOutcome {
+  response: InferResponse;
+  model: LoadedModel;
+  queueMs: number;
+  computeMs: number;
+  batchRows: number;
+}
+
+export const DEFAULT_BATCHING: BatchingOptions = { maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 30_000 };
+
+/**
+ * Loaded models by client-facing name: each holds a runtime instance behind its own dynamic batcher. A load
+ * completes (warm-up included) before the name points at it; an unload drains the batcher before disposing.
+ */
+export class ModelManager {
+  readonly #models = new Map<string, LoadedModel>();
+  readonly #states = new Map<string, { state: ModelState; reason?: string }>();
+  readonly #deps: { registry: Registry; contributions: Contributions; metrics: Metrics; logger: Logger };
+
+  constructor(deps: { registry: Registry; contributions: Contributions; metrics: Metrics; logger: Logger }) {
+    this.#deps = deps;
+  }
+
+  get(name: string): LoadedModel | undefined {
+    return this.#models.get(name);
+  }
+
+  list(): LoadedModel[] {
+    return [...this.#models.values()];
+  }
+
+  states(): Array<{ name: string; state: ModelState; reason?: string; version?: string }> {
+    return [...this.#states.entries()].map(([name, s]) => ({ name, ...s, ...(this.#models.get(name) ? { version: this.#models.get(name)!.version.version } : {}) }));
+  }
+
+  #pickRuntime(version: VersionRecord, requested?: string): RuntimePlugin {
+    const runtimes = this.#deps.contributions.runtime;
+    const id = requested ?? (typeof version.metadata.runtime === 'string' ? version.metadata.runtime : undefined);
+    if (id) {
+      const runtime = runtimes.get(id);
+      if (!runtime) throw new Errors.NoRuntime(`no runtime "${id}" is installed (loaded runtimes: ${runtimes.list().map((r) => r.contribution.id).join(', ') || 'none'}); add its plugin to the config`);
+      return runtime;
+    }
+    const framework = String(version.metadata.framework);
+    const match = runtimes.list().find((r) => r.contribution.frameworks.includes(framework));
+    if (!match) throw new Errors.NoRuntime(`no installed runtime serves framework "${framework}" (${version.model}@${version.version}); add a runtime plugin for it`);
+    return match.contribution;
+  }
+
+  /** Loads `reference` (`name`, `name@alias`, `name@1.2.3`) and serves it under `options.name`; replaces what was there. */
+  async load(reference: string, options: LoadOptions = {}): Promise<LoadedModel> {
+    const version = await this.#deps.registry.resolve(reference);
+    const name = options.name ?? version.model;
+    if (version.status === 'retired') throw new Errors.NotServable(`${version.model}@${version.version} is retired and cannot be served`);
+    const runtime = this.#pickRuntime(version, options.runtime);
+    const previousState = this.#states.get(name);
+    this.#states.set(name, { state: 'LOADING' });
+    let instance: ModelInstance;
+    try {
+      instance = await runtime.load({
+        model: version.model,
+        version: version.version,
+        framework: String(version.metadata.framework),
+        metadata: version.metadata,
+        files: version.files,
+        openFile: (path) => {
+          const file = version.files.find((f) => f.path === path);
+          if (!file) throw new Errors.FileNotFound(`${version.model}@${version.version} has no file "${path}"`);
+          return this.#deps.registry.artifacts.open(file.digest);
+        },
+        options: options.options ?? {},
+      });
+      await instance.warmup?.();
+    } catch (error) {
+      this.#states.set(name, this.#models.has(name) ? (previousState ?? { state: 'READY' }) : { state: 'UNAVAILABLE', reason: (error as Error).message });
+      if (isMpError(error)) throw error;
+      throw new Errors.LoadFailed(`loading ${version.model}@${version.version} with runtime ${runtime.id} failed: ${(error as Error).message}`, { cause: error });
+    }
+    const batching = {
+      ...DEFAULT_BATCHING,
+      ...options.batching,
+      maxBatchSize: Math.min(options.batching?.maxBatchSize ?? instance.maxBatchSize, instance.maxBatchSize),
+    };
+    const labels = { model: name, version: version.version };
+    const batcherOptions: BatcherOptions = { ...batching, concurrency: 1 };
+    const batcher = new Batcher<InferRequest, InferResponse>(
+      batcherOptions,
+      async (requests) => {
+        const { inputs, rows } = concatBatch(requests.map((r) => r.inputs));
+        this.#deps.metrics.batchSize.observe(labels, rows.reduce((a, b) => a + b, 0));
+        const { outputs } = await instance.infer({ inputs });
+        return splitBatch(outputs, rows).map((parts, i) => ({ outputs: selectOutputs(parts, requests[i]!.outputs) }));
+      },
+      (request) => request.inputs[0]?.shape[0] ?? 1,
+    );
+    const loaded: LoadedModel = { name, version, runtime: runtime.id, instance, batcher, batching, loadedAt: new Date().toISOString() };
+    const previous = this.#models.get(name);
+    this.#models.set(name, loaded);
+    this.#states.set(name, { state: 'READY' });
+    this.#deps.logger.info({ model: name, version: version.version, runtime: runtime.id, maxBatchSize: batching.maxBatchSize }, 'model loaded');
+    if (previous) await this.#retire(previous);
+    return loaded;
+  }
+
+  async unload(name: string): Promise<void> {
+    const loaded = this.#models.get(name);
+    if (!loaded) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
+    this.#models.delete(name);
+    this.#states.set(name, { state: 'UNAVAILABLE', reason: 'unloaded' });
+    await this.#retire(loaded);
+  }
+
+  /** In-flight and queued requests finish on the old instance, then it is freed. */
+  async #retire(loaded: LoadedModel): Promise<void> {
+    await loaded.batcher.drain();
+    await loaded.instance.dispose();
+    this.#deps.metrics.queueDepth.remove({ model: loaded.name, version: loaded.version.version });
+  }
+
+  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+    const model = this.#models.get(name);
+    if (!model) {
+      const state = this.#states.get(name);
+      if (state?.state === 'LOADING') throw new Errors.ModelNotReady(`model "${name}" is still loading`);
+      throw new Errors.ModelNotLoaded(`model "${name}" is not loaded${state?.reason ? ` (${state.reason})` : ''}`);
+    }
+    if (version !== undefined && version !== model.version.version) {
+      throw new Errors.ModelNotLoaded(`model "${name}" serves version ${model.version.version}, not ${version}`);
+    }
+    const labels = { model: name, version: model.version.version };
+    this.#deps.metrics.queueDepth.set(labels, model.batcher.depth);
+    const submitted = await model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
+    return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
+  }
+
+  async close(): Promise<void> {
+    for (const name of [...this.#models.keys()]) await this.unload(name);
+  }
+}
+
+function selectOutputs(outputs: Tensor[], wanted: string[] | undefined): Tensor[] {
+  return wanted ? outputs.filter((o) => wanted.includes(o.name)) : outputs;
+}
