@@ -66,7 +66,7 @@ describe('modelplane CLI', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toMatch(/├─ @modelplane\/core\/embedded-stores@\S+ {2}\(built in, api \^1\)/);
-    expect(stdout).toMatch(/└─ modelplane-plugin-hello@0\.1\.0 {2}\(plugins\[0\], api \^1\)/);
+    expect(stdout).toMatch(/└─ modelplane-plugin-hello@0\.1\.0 {2}\(plugins\[1\], api \^1\)/);
     expect(stdout).toContain('guard: blocked-words');
     expect(stdout).toContain('hooks: ready');
   });

@@ -41,14 +41,20 @@ export async function scanStream(stream: Readable, options: ClamdOptions): Promi
     }
     await write(socket, Buffer.alloc(4));
   } catch (error) {
-    // clamd closes the connection when the stream passes StreamMaxLength; its reply says so.
+    // clamd closes the connection when the stream passes StreamMaxLength; its reply says so, unless the reset
+    // that our next write provoked discarded it.
     const answer = await reply.catch(() => undefined);
     socket.destroy();
     if (answer !== undefined) return parseReply(answer);
-    throw new ScannerUnavailable(`clamd connection failed while streaming: ${(error as Error).message}`);
+    return { infected: null, reason: `clamd closed the connection mid-stream (${(error as Error).message}); the file is probably larger than its StreamMaxLength` };
   }
   try {
     return parseReply(await reply);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error as NodeJS.ErrnoException).code === 'EPIPE') {
+      return { infected: null, reason: 'clamd reset the connection; the file is probably larger than its StreamMaxLength' };
+    }
+    throw error;
   } finally {
     socket.destroy();
   }
@@ -122,7 +128,11 @@ function readReply(socket: Socket): Promise<string> {
       const end = text.indexOf('\0');
       if (end >= 0) resolve(text.slice(0, end).trim());
     });
-    socket.once('error', reject);
+    socket.once('error', (error) => {
+      const text = Buffer.concat(chunks).toString('utf8').replace(/\0$/, '').trim();
+      if (text) resolve(text);
+      else reject(error);
+    });
     socket.once('close', () => {
       const text = Buffer.concat(chunks).toString('utf8').replace(/\0$/, '').trim();
       if (text) resolve(text);
