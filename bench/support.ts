@@ -16,10 +16,14 @@ export interface BenchServer {
 }
 
 /** Starts `modelplane serve` as its own process (so its memory is measured alone) with the given config text. */
-export async function startServerProcess(dir: string, configYaml: string): Promise<BenchServer> {
+export async function startServerProcess(dir: string, configYaml: string, options: { authMode?: 'apiKey' | 'none' } = {}): Promise<BenchServer> {
   const adminKey = generateApiKey().token;
   const config = join(dir, 'modelplane.config.yaml');
-  writeFileSync(config, `${configYaml}\nauth:\n  adminKey: ${adminKey}\n`);
+  // Benchmarks measure the server, not the rate limiter.
+  writeFileSync(
+    config,
+    `${configYaml}\nauth:\n  mode: ${options.authMode ?? 'apiKey'}\n  adminKey: ${adminKey}\n  rateLimit: { perSecond: 1000000000, burst: 1000000000 }\n`,
+  );
   const child = spawn(node, [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: child.stdout! })) {
     const match = /listening on (\S+)/.exec(line);

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type {
   ApiKeyRecord,
   AuditRecord,
@@ -78,6 +78,8 @@ function decodeCursor<T>(cursor: string | undefined): T | undefined {
 export class SqliteMetadataStore implements MetadataStore {
   readonly db: DatabaseSync;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Prepared once per SQL text: preparing costs more than running these small queries. */
+  readonly #statements = new Map<string, StatementSync>();
   readonly #inTransaction = new AsyncLocalStorage<true>();
 
   constructor(file: string) {
@@ -88,19 +90,28 @@ export class SqliteMetadataStore implements MetadataStore {
 
   #migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    const applied = new Set((this.db.prepare('SELECT id FROM schema_migrations').all() as Row[]).map((r) => Number(r.id)));
+    const applied = new Set((this.#sql('SELECT id FROM schema_migrations').all() as Row[]).map((r) => Number(r.id)));
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.id)) continue;
       this.db.exec('BEGIN IMMEDIATE');
       try {
         this.db.exec(migration.sql);
-        this.db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(migration.id, migration.name, new Date().toISOString());
+        this.#sql('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(migration.id, migration.name, new Date().toISOString());
         this.db.exec('COMMIT');
       } catch (error) {
         this.db.exec('ROLLBACK');
         throw error;
       }
     }
+  }
+
+  #sql(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -122,13 +133,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getModel(name: string) {
-    const row = this.db.prepare('SELECT * FROM models WHERE name = ?').get(name) as Row | undefined;
+    const row = this.#sql('SELECT * FROM models WHERE name = ?').get(name) as Row | undefined;
     return row ? toModel(row) : undefined;
   }
 
   async putModel(m: ModelRecord) {
-    this.db
-      .prepare(
+    this.#sql(
         `INSERT INTO models (name, description, tasks, tags, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(name) DO UPDATE SET description = excluded.description, tasks = excluded.tasks, tags = excluded.tags,
            owner = excluded.owner, updated_at = excluded.updated_at`,
@@ -170,20 +180,19 @@ export class SqliteMetadataStore implements MetadataStore {
       where.push(`EXISTS (SELECT 1 FROM versions v WHERE v.model = m.name AND ${versionWhere.join(' AND ')})`);
     }
     const sql = `SELECT m.* FROM models m ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY m.name LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, query.limit + 1) as Row[];
+    const rows = this.#sql(sql).all(...params, query.limit + 1) as Row[];
     const items = rows.slice(0, query.limit).map(toModel);
     return { items, nextCursor: rows.length > query.limit ? encodeCursor(items.at(-1)!.name) : null };
   }
 
   async getVersion(model: string, version: string) {
-    const row = this.db.prepare('SELECT * FROM versions WHERE model = ? AND version = ?').get(model, version) as Row | undefined;
+    const row = this.#sql('SELECT * FROM versions WHERE model = ? AND version = ?').get(model, version) as Row | undefined;
     return row ? toVersion(row) : undefined;
   }
 
   async insertVersion(v: VersionRecord) {
     return this.transaction(async () => {
-      const result = this.db
-        .prepare(
+      const result = this.#sql(
           `INSERT INTO versions (model, version, files, manifest_digest, metadata, status, scan_status, created_by, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(model, version) DO NOTHING`,
         )
@@ -191,49 +200,47 @@ export class SqliteMetadataStore implements MetadataStore {
       if (Number(result.changes) === 0) {
         return { inserted: false as const, existing: (await this.getVersion(v.model, v.version))! };
       }
-      const file = this.db.prepare('INSERT INTO version_files (model, version, digest) VALUES (?, ?, ?)');
+      const file = this.#sql('INSERT INTO version_files (model, version, digest) VALUES (?, ?, ?)');
       for (const f of v.files) file.run(v.model, v.version, f.digest);
       return { inserted: true as const };
     });
   }
 
   async listVersions(model: string) {
-    return (this.db.prepare('SELECT * FROM versions WHERE model = ? ORDER BY created_at, version').all(model) as Row[]).map(toVersion);
+    return (this.#sql('SELECT * FROM versions WHERE model = ? ORDER BY created_at, version').all(model) as Row[]).map(toVersion);
   }
 
   async updateVersion(model: string, version: string, changes: Partial<Pick<VersionRecord, 'status' | 'scanStatus'>>) {
     const now = new Date().toISOString();
     if (changes.status !== undefined) {
-      this.db.prepare('UPDATE versions SET status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.status, now, model, version);
+      this.#sql('UPDATE versions SET status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.status, now, model, version);
     }
     if (changes.scanStatus !== undefined) {
-      this.db.prepare('UPDATE versions SET scan_status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.scanStatus, now, model, version);
+      this.#sql('UPDATE versions SET scan_status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.scanStatus, now, model, version);
     }
   }
 
   async getAlias(model: string, alias: string) {
-    const row = this.db.prepare('SELECT version FROM aliases WHERE model = ? AND alias = ?').get(model, alias) as Row | undefined;
+    const row = this.#sql('SELECT version FROM aliases WHERE model = ? AND alias = ?').get(model, alias) as Row | undefined;
     return row ? String(row.version) : undefined;
   }
 
   async setAlias(model: string, alias: string, version: string) {
-    this.db
-      .prepare('INSERT INTO aliases (model, alias, version) VALUES (?, ?, ?) ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version')
+    this.#sql('INSERT INTO aliases (model, alias, version) VALUES (?, ?, ?) ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version')
       .run(model, alias, version);
   }
 
   async deleteAlias(model: string, alias: string) {
-    return Number(this.db.prepare('DELETE FROM aliases WHERE model = ? AND alias = ?').run(model, alias).changes) > 0;
+    return Number(this.#sql('DELETE FROM aliases WHERE model = ? AND alias = ?').run(model, alias).changes) > 0;
   }
 
   async listAliases(model: string) {
-    const rows = this.db.prepare('SELECT alias, version FROM aliases WHERE model = ? ORDER BY alias').all(model) as Row[];
+    const rows = this.#sql('SELECT alias, version FROM aliases WHERE model = ? ORDER BY alias').all(model) as Row[];
     return Object.fromEntries(rows.map((r) => [String(r.alias), String(r.version)]));
   }
 
   async appendAudit(entry: Parameters<MetadataStore['appendAudit']>[0]) {
-    this.db
-      .prepare('INSERT INTO audit_log (time, actor, action, target, before_digest, after_digest, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.#sql('INSERT INTO audit_log (time, actor, action, target, before_digest, after_digest, details) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(new Date().toISOString(), entry.actor, entry.action, entry.target, entry.beforeDigest ?? null, entry.afterDigest ?? null, json(entry.details));
   }
 
@@ -250,8 +257,7 @@ export class SqliteMetadataStore implements MetadataStore {
       where.push(`${key} = ?`);
       params.push(query[key]);
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+    const rows = this.#sql(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
       .all(...params, query.limit + 1) as Row[];
     const items = rows.slice(0, query.limit).map((r) => ({
       id: Number(r.id),
@@ -267,12 +273,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async referencedDigests() {
-    return new Set((this.db.prepare('SELECT DISTINCT digest FROM version_files').all() as Row[]).map((r) => String(r.digest)));
+    return new Set((this.#sql('SELECT DISTINCT digest FROM version_files').all() as Row[]).map((r) => String(r.digest)));
   }
 
   async insertKey(k: ApiKeyRecord) {
-    this.db
-      .prepare(
+    this.#sql(
         `INSERT INTO api_keys (id, name, salt, hash, scopes, models, rate_limit, budget, created_at, expires_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -280,22 +285,21 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getKey(id: string) {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#sql('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
     return row ? toKey(row) : undefined;
   }
 
   async listKeys() {
-    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(toKey);
+    return (this.#sql('SELECT * FROM api_keys ORDER BY created_at, id').all() as Row[]).map(toKey);
   }
 
   async revokeKey(id: string, at: string) {
-    this.db.prepare('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id);
+    this.#sql('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id);
     return this.getKey(id);
   }
 
   async countActiveAdminKeys() {
-    const row = this.db
-      .prepare("SELECT COUNT(*) AS n FROM api_keys, json_each(api_keys.scopes) WHERE json_each.value = 'admin' AND revoked_at IS NULL")
+    const row = this.#sql("SELECT COUNT(*) AS n FROM api_keys, json_each(api_keys.scopes) WHERE json_each.value = 'admin' AND revoked_at IS NULL")
       .get() as Row;
     return Number(row.n);
   }
