@@ -8,26 +8,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { closedLoop, type LoadResult } from './load.ts';
-import { node, percentile, repoRoot, startServerProcess, table } from './support.ts';
+import { IDS_MODEL, node, onnxServerConfig, percentile, repoRoot, startServerProcess, table } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const model = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
+const model = IDS_MODEL;
 const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
-const metadata = `{ framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } }`;
-
 const modelplane = await startServerProcess(
   dir,
-  `server: { port: 0, logLevel: warn }
-storage: { dataDir: data }
-plugins:
-  - package: '@modelplane/runtime-onnx'
-    options: { intraOpThreads: 1 }
-models:
-  - name: ids
-    register: { path: ${model}, version: 1.0.0, metadata: ${metadata} }
-  - name: ids-nobatch
+  onnxServerConfig(`  - name: ids-nobatch
     reference: ids@1.0.0
-    batching: { maxBatchSize: 0 }`,
+    batching: { maxBatchSize: 0 }`),
 );
 const floorPort = 20000 + Math.floor(Math.random() * 20000);
 const floor = spawn(node, [join(repoRoot, 'bench/floor-server.ts'), model, String(floorPort)], { stdio: ['ignore', 'pipe', 'inherit'] });

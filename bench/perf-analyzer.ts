@@ -6,24 +6,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, startServerProcess, table } from './support.ts';
+import { onnxServerConfig, repoRoot, startServerProcess, table } from './support.ts';
 
 const venv = execFileSync(join(repoRoot, 'scripts/python-env.sh'), [join(repoRoot, 'python/requirements-perf.txt')], { encoding: 'utf8' }).trim();
 const cudart = join(venv, 'lib/python3.11/site-packages/nvidia/cuda_runtime/lib');
 const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
-const model = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
-const server = await startServerProcess(
-  dir,
-  `server: { port: 0, logLevel: warn }
-storage: { dataDir: data }
-plugins:
-  - package: '@modelplane/runtime-onnx'
-    options: { intraOpThreads: 1 }
-models:
-  - name: ids
-    register: { path: ${model}, version: 1.0.0, metadata: { framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } } }`,
-  { authMode: 'none' },
-);
+const server = await startServerProcess(dir, onnxServerConfig(), { authMode: 'none' });
 const range = process.env.BENCH_CONCURRENCY ?? '1:16:5';
 const result = spawnSync(
   join(venv, 'bin/perf_analyzer'),

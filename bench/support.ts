@@ -59,3 +59,20 @@ export function table(rows: Array<Record<string, string | number>>): string {
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
+
+/** The seed 001 classifier every inference bench serves. */
+export const IDS_MODEL = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
+
+/** Config for a server with the ONNX runtime (one intra-op thread) serving IDS_MODEL as `ids`, plus extra models. */
+export function onnxServerConfig(extraModels = ''): string {
+  const metadata = '{ framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } }';
+  return `server: { port: 0, logLevel: warn }
+storage: { dataDir: data }
+plugins:
+  - package: '@modelplane/runtime-onnx'
+    options: { intraOpThreads: 1 }
+models:
+  - name: ids
+    register: { path: ${IDS_MODEL}, version: 1.0.0, metadata: ${metadata} }
+${extraModels}`;
+}
