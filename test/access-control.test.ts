@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { DeclaredRoute } from '@modelplane/core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validMetadata } from './support/registry-client.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { repoRoot } from './support/tmp.ts';
 
 const logLines: string[] = [];
 const captured = pino(
@@ -26,12 +28,27 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; t
   return (await response.json()) as { id: string; token: string };
 }
 
+/** Real values for every path parameter, so allowed GETs must answer 2xx, not just "not 401/403". */
+const params: Record<string, string> = { name: 'ids-demo', model: 'ids-demo', version: '1.0.0', alias: 'production', '*': 'ids-mlp.onnx' };
+
 beforeAll(async () => {
-  server = await startTestServer({ auth: { rateLimit: { perSecond: 1000, burst: 1000 } } }, { logger: captured });
+  const fixture = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
+  server = await startTestServer(
+    {
+      auth: { rateLimit: { perSecond: 1000, burst: 1000 } },
+      plugins: ['@modelplane/runtime-onnx'],
+      models: [{ name: 'ids-demo', register: { path: fixture, version: '1.0.0', metadata: validMetadata() } }],
+    },
+    { logger: captured },
+  );
+  await server.call('/api/v1/models/ids-demo/aliases/production', { method: 'PUT', json: { version: '1.0.0' } });
+  const version = (await (await server.call('/api/v1/models/ids-demo/versions/1.0.0')).json()) as { files: Array<{ digest: string }> };
+  params.digest = version.files[0]!.digest;
   for (const scope of ['read', 'infer', 'write', 'deploy', 'admin'] as const) {
     keys[scope] = (await createKey({ name: `${scope}-key`, scopes: [scope] })).token;
   }
   keys.otherModel = (await createKey({ name: 'other-model', scopes: ['read', 'infer', 'write', 'deploy'], models: ['other-*'] })).token;
+  params.id = (await createKey({ name: 'matrix-target', scopes: ['read'] })).id;
 });
 
 afterAll(() => server?.close());
@@ -46,7 +63,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 function concretePath(route: DeclaredRoute): string {
-  return route.url.replace(/:([A-Za-z_]+)/g, (_, name: string) => (name === route.modelParam ? 'ids-demo' : 'placeholder'));
+  return route.url.replace(/:([A-Za-z_]+)|\*/g, (match, name: string | undefined) => params[name ?? '*'] ?? match);
 }
 
 async function statusFor(route: DeclaredRoute, key: string | null): Promise<number> {
@@ -65,7 +82,9 @@ describe('route × role matrix', () => {
 
   it('answers 401 / 403 / allowed as each route declares', async () => {
     const failures: string[] = [];
-    for (const route of server.running.routes) {
+    // Reads first: the writes below (retire, unload, revoke…) change what later reads would find.
+    const ordered = [...server.running.routes].sort((a, b) => Number(a.method !== 'GET') - Number(b.method !== 'GET'));
+    for (const route of ordered) {
       if (route.method === 'HEAD' || route.url.startsWith('/docs')) continue;
       const label = `${route.method} ${route.url} [${route.scope}]`;
       const anonymous = await statusFor(route, null);
@@ -78,6 +97,8 @@ describe('route × role matrix', () => {
         const status = await statusFor(route, keys[role]!);
         const allowed = held.includes(route.scope);
         if (allowed && (status === 401 || status === 403)) failures.push(`${label}: ${role} → ${status}, expected access`);
+        // Reads of real objects must succeed outright; writes get an empty body, so only their authorisation is checked.
+        if (allowed && route.method === 'GET' && (status < 200 || status > 299)) failures.push(`${label}: ${role} → ${status}, expected 2xx`);
         if (!allowed && status !== 403) failures.push(`${label}: ${role} → ${status}, expected 403`);
       }
       if (route.modelParam) {
@@ -155,6 +176,17 @@ describe('API keys', () => {
 });
 
 describe('rate limits', () => {
+  it("applies a route's own limit on top of the key's", async () => {
+    const admin = (await createKey({ name: 'bulk-minter', scopes: ['admin'] })).token;
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const response = await server.call('/api/v1/keys', { method: 'POST', key: admin, json: { name: `bulk-${i}`, scopes: ['read'] } });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 20)).toEqual(Array(20).fill(201));
+    expect(statuses.slice(20)).toContain(429);
+  });
+
   it('answers bursts beyond the bucket with 429 and RateLimit headers, then recovers', async () => {
     const { token } = await createKey({ name: 'limited', scopes: ['read'], rateLimit: { perSecond: 5, burst: 3 } });
     const statuses: number[] = [];

@@ -34,7 +34,8 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
     app.post(
       '/api/v1/keys',
       {
-        config: { scope: 'admin' },
+        // A per-route limit on top of the key's own: minting keys in bulk is never legitimate.
+        config: { scope: 'admin', rateLimit: { perSecond: 1, burst: 20 } },
         schema: {
           tags,
           summary: 'Create an API key; the token is in this response only',
