@@ -171,3 +171,22 @@ describe('modelplane push and registry commands', () => {
     }
   });
 });
+
+describe('modelplane keys recover-admin', () => {
+  it('mints a working admin key from the data directory', async () => {
+    const config = join(tmp.dir, 'recover.yaml');
+    writeFileSync(config, 'storage: { dataDir: recover-data }\n');
+    const recovered = await modelplane('keys', 'recover-admin', '-c', config);
+    expect(recovered.code).toBe(0);
+    const token = recovered.stdout.trim();
+    expect(token).toMatch(/^mp_[a-z0-9]{12}_/);
+    expect(recovered.stderr).toContain('shown only once');
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer({ storage: { dataDir: join(tmp.dir, 'recover-data') } });
+    try {
+      expect((await server.call('/api/v1/keys', { key: token })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

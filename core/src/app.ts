@@ -78,13 +78,14 @@ async function accessNotices(kernel: Kernel, services: CoreServices): Promise<st
     kernel.logger.warn('auth.mode is "none": every caller has full admin access. Use this for local development only.');
     return ['WARNING: access control is OFF (auth.mode: none) — every caller is an admin. Local development only.'];
   }
-  const generated = await bootstrapAdminKey(services.keys, auth.adminKey);
+  const generated = await bootstrapAdminKey(services.keys, auth.adminKey ?? (process.env.MODELPLANE_ADMIN_KEY || undefined));
   if (!generated) return [];
   await services.audit({ actor: 'system', action: 'key.bootstrap', target: 'admin key' });
   return [
     'Created the bootstrap admin API key. It is shown only this once; store it now:',
     `  ${generated}`,
-    '  (use it as "Authorization: Bearer <key>"; set auth.adminKey / MODELPLANE_ADMIN_KEY to choose your own)',
+    '  (use it as "Authorization: Bearer <key>"; set auth.adminKey or MODELPLANE_ADMIN_KEY to choose your own;',
+    '   lost it? stop the server and run: modelplane keys recover-admin -c <config>)',
   ];
 }
 

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
+import { pino } from 'pino';
+import { createKey } from '../auth/keys-service.ts';
+import { createKernel } from '../kernel/kernel.ts';
+import { openCoreServices } from '../services.ts';
 import { ApiClient } from './client.ts';
+import { loadConfigForCli } from './config-source.ts';
 
 interface KeyView {
   id: string;
@@ -18,6 +23,25 @@ const remote = (command: Command) =>
 
 export function addKeyCommands(program: Command): void {
   const keys = program.command('keys').description('manage API keys on a running server (needs an admin key)');
+
+  keys
+    .command('recover-admin')
+    .description('mint a new admin key directly in the data directory (for a lost bootstrap key; needs file access, not a key)')
+    .option('-c, --config <file>', 'config file whose storage to open')
+    .action(async (opts: { config?: string }) => {
+      const loaded = await loadConfigForCli(opts.config);
+      const kernel = await createKernel({ loaded, logger: pino({ level: 'warn' }, pino.destination(2)) });
+      const services = await openCoreServices(kernel);
+      try {
+        const { token, record } = await createKey(services.keys, { name: `recovered admin ${new Date().toISOString()}`, scopes: ['admin'] });
+        await services.audit({ actor: 'system', action: 'key.recover-admin', target: `key:${record.id}` });
+        process.stdout.write(`${token}\n`);
+        process.stderr.write(`created admin key ${record.id} in ${loaded.dataDir}; shown only once. Revoke the lost one with: modelplane keys revoke <id>\n`);
+      } finally {
+        await services.close();
+        await kernel.shutdown();
+      }
+    });
 
   remote(keys.command('create'))
     .description('create a key; its token is printed once')
