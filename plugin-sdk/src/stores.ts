@@ -29,7 +29,8 @@ export interface ArtifactStore {
   put(stream: Readable, options?: PutOptions): Promise<PutResult>;
   /** Streams a blob out, verifying its digest; the stream errors if the stored bytes do not match. */
   open(digest: string): Readable;
-  stat(digest: string): Promise<{ size: number } | undefined>;
+  /** Size, and when the blob was written (garbage collection spares recent uploads not yet in a manifest). */
+  stat(digest: string): Promise<{ size: number; storedAt?: Date } | undefined>;
   list(): AsyncIterable<string>;
   delete(digest: string): Promise<void>;
   close(): Promise<void>;

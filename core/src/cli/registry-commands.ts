@@ -97,8 +97,12 @@ export function addRegistryCommands(program: Command): void {
   remote(program.command('gc'))
     .description('delete stored files that no version references')
     .option('--dry-run', 'only report what would be removed')
-    .action(async (opts: Remote & { dryRun?: boolean }) => {
-      const result = await new ApiClient(opts).request<{ removed: string[]; bytes: number }>('POST', `/api/v1/gc?dry_run=${opts.dryRun === true}`);
+    .option('--min-age <seconds>', 'spare unreferenced files younger than this (default 3600: uploads awaiting their manifest)', '3600')
+    .action(async (opts: Remote & { dryRun?: boolean; minAge: string }) => {
+      const result = await new ApiClient(opts).request<{ removed: string[]; bytes: number }>(
+        'POST',
+        `/api/v1/gc?dry_run=${opts.dryRun === true}&min_age_seconds=${encodeURIComponent(opts.minAge)}`,
+      );
       out(`${opts.dryRun ? 'would remove' : 'removed'} ${result.removed.length} blob(s), ${formatBytes(result.bytes)}`);
     });
 }

@@ -278,14 +278,20 @@ export class Registry {
     return { ...checkLicense(version, policy), version: version.version };
   }
 
-  /** Removes blobs no version references. Safe to run while serving: referenced blobs are never touched. */
-  async collectGarbage(options: { dryRun: boolean }, actor: string): Promise<{ removed: string[]; bytes: number }> {
+  /**
+   * Removes blobs no version references. Safe while serving: referenced blobs are never touched, and blobs younger
+   * than `minAgeMs` are spared, so an upload whose manifest has not been posted yet survives.
+   */
+  async collectGarbage(options: { dryRun: boolean; minAgeMs: number }, actor: string): Promise<{ removed: string[]; bytes: number }> {
     const referenced = await this.metadata.referencedDigests();
     const removed: string[] = [];
     let bytes = 0;
+    const cutoff = Date.now() - options.minAgeMs;
     for await (const digest of this.artifacts.list()) {
       if (referenced.has(digest)) continue;
-      bytes += (await this.artifacts.stat(digest))?.size ?? 0;
+      const info = await this.artifacts.stat(digest);
+      if (!info || (info.storedAt && info.storedAt.getTime() > cutoff)) continue;
+      bytes += info.size;
       removed.push(digest);
       if (!options.dryRun) await this.artifacts.delete(digest);
     }

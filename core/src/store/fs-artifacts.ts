@@ -108,10 +108,10 @@ export class FilesystemArtifactStore implements ArtifactStore {
     return source.pipe(verify);
   }
 
-  async stat(digest: string): Promise<{ size: number } | undefined> {
+  async stat(digest: string): Promise<{ size: number; storedAt: Date } | undefined> {
     try {
       const info = await stat(this.#path(parseDigest(digest)));
-      return { size: info.size };
+      return { size: info.size, storedAt: info.mtime };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

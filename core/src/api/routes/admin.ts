@@ -51,12 +51,18 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Delete stored files no version references',
-          querystring: z.object({ dry_run: z.stringbool().default(false) }),
+          querystring: z.object({
+            dry_run: z.stringbool().default(false),
+            min_age_seconds: z.coerce.number().int().min(0).default(3600).describe('Spare unreferenced blobs younger than this (uploads awaiting their manifest)'),
+          }),
           response: { 200: z.object({ dryRun: z.boolean(), removed: z.array(z.string()), bytes: z.number() }) },
         },
       },
       async (request) => {
-        const result = await services.registry.collectGarbage({ dryRun: request.query.dry_run }, request.diScope.cradle.principal.id);
+        const result = await services.registry.collectGarbage(
+          { dryRun: request.query.dry_run, minAgeMs: request.query.min_age_seconds * 1000 },
+          request.diScope.cradle.principal.id,
+        );
         return { dryRun: request.query.dry_run, ...result };
       },
     );
