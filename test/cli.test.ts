@@ -157,7 +157,7 @@ describe('modelplane push and registry commands', () => {
       expect(shown.stdout).toContain('@production → 1.0.0');
       expect(shown.stdout).toMatch(/1\.0\.0\s+testing/);
       expect((await modelplane('status', 'set', 'cli-model', '1.0.0', 'active', ...remote)).stdout).toContain('is active');
-      expect((await modelplane('versions', 'list', 'cli-model', ...remote)).stdout).toMatch(/1\.0\.0\s+active\s+scan=-\s+2 file\(s\) 3\.0 MB/);
+      expect((await modelplane('versions', 'list', 'cli-model', ...remote)).stdout).toMatch(/1\.0\.0\s+active\s+scan=SKIPPED\s+2 file\(s\) 3\.0 MB/);
 
       const missingMeta = await modelplane('push', dir, '--name', 'cli-model', '--version', '2.0.0', ...remote);
       expect(missingMeta.code).toBe(1);

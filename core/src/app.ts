@@ -47,6 +47,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       port: options.listen?.port ?? server.port,
       host: options.listen?.host ?? server.host,
     });
+    const scanning = services.scanning;
+    void scanning.resumeInterrupted().catch((error: unknown) => kernel.logger.error({ err: error }, 'resuming interrupted scans failed'));
     await loadDeclaredModels(kernel.loaded.config, kernel.loaded.dir, services.registry, services.models);
     await kernel.hooks.ready.promise();
     const running = app;

@@ -2,6 +2,7 @@ import type { ArtifactStore, MetadataStore } from '@modelplane/plugin-sdk';
 import { Errors } from './errors.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { Registry } from './registry/registry.ts';
+import { Scanning } from './registry/scanning.ts';
 import { Metrics } from './serving/metrics.ts';
 import { ModelManager } from './serving/model-manager.ts';
 
@@ -19,6 +20,7 @@ export interface CoreServices {
   /** Access control reads keys from the metadata store. */
   keys: MetadataStore;
   registry: Registry;
+  scanning: Scanning;
   models: ModelManager;
   metrics: Metrics;
   audit(entry: AuditEntry): Promise<void>;
@@ -39,15 +41,25 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   const artifacts = await artifactProvider.open(context);
   const registry = new Registry({ metadata, artifacts, hooks: kernel.hooks });
   const metrics = new Metrics();
-  const models = new ModelManager({ registry, contributions: kernel.contributions, metrics, logger: kernel.logger });
+  const { scanning: policy } = kernel.loaded.config;
+  const scanning = new Scanning({ registry, contributions: kernel.contributions, policy, logger: kernel.logger });
+  if (policy.onRegister) {
+    kernel.hooks.versionRegistered.tapPromise('core:scan-on-register', async (version) => {
+      // In the background: the push answers at once with scanStatus SCANNING; loading waits for the result.
+      scanning.scan(version, 'system').catch((error: unknown) => kernel.logger.error({ err: error, model: version.model }, 'scan failed'));
+    });
+  }
+  const audit = (entry: AuditEntry) => metadata.appendAudit(entry);
+  const models = new ModelManager({ registry, scanning, audit, contributions: kernel.contributions, metrics, logger: kernel.logger });
   return {
     metadata,
     artifacts,
     keys: metadata,
     registry,
+    scanning,
     models,
     metrics,
-    audit: (entry) => metadata.appendAudit(entry),
+    audit,
     async close() {
       await models.close();
       await artifacts.close();

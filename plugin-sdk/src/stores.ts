@@ -72,6 +72,16 @@ export interface VersionRecord {
   updatedAt: string;
 }
 
+export interface StoredFinding {
+  scanner: string;
+  scannerVersion: string;
+  severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
+  file: string;
+  rule: string;
+  detail: string;
+  scannedAt: string;
+}
+
 export interface AuditRecord {
   id: number;
   time: string;
@@ -141,6 +151,12 @@ export interface MetadataStore {
   setAlias(model: string, alias: string, version: string): Promise<void>;
   deleteAlias(model: string, alias: string): Promise<boolean>;
   listAliases(model: string): Promise<Record<string, string>>;
+
+  /** Replaces a version's scan findings (one scan's complete result). */
+  replaceFindings(model: string, version: string, findings: StoredFinding[]): Promise<void>;
+  listFindings(model: string, version: string): Promise<StoredFinding[]>;
+  /** Versions whose scan status is this (e.g. SCANNING left by a crash). */
+  listVersionsByScanStatus(status: ScanStatus): Promise<VersionRecord[]>;
 
   appendAudit(entry: NewAuditRecord): Promise<void>;
   listAudit(query: { actor?: string; action?: string; target?: string; cursor?: string; limit: number }): Promise<Page<AuditRecord>>;

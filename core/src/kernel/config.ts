@@ -74,6 +74,15 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  scanning: z
+    .strictObject({
+      /** Scan every new version in the background as soon as it is registered (and always before it is served). */
+      onRegister: z.boolean().default(true),
+      /** A scanner that cannot run: `skip` → SKIPPED; `fail` → FAILED (fail closed). */
+      onUnavailable: z.enum(['skip', 'fail']).default('skip'),
+      failOn: z.array(z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'])).default(['CRITICAL', 'HIGH']),
+    })
+    .prefault({}),
   serving: z
     .strictObject({
       /** Largest inference request body (JSON or binary tensors). */

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Contributions } from '../kernel/contributions.ts';
 import { Errors } from '../errors.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { Scanning } from '../registry/scanning.ts';
 import { Batcher, type BatcherOptions } from './batcher.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -33,6 +34,8 @@ export interface LoadOptions {
   /** Passed to the runtime's load. */
   options?: Record<string, unknown>;
   batching?: Partial<BatchingOptions>;
+  /** Serve a version whose scan FAILED anyway; recorded in the audit log with the actor and reason. */
+  overrideScan?: { actor: string; reason: string };
 }
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -55,6 +58,15 @@ export interface InferOutcome {
   batchRows: number;
 }
 
+interface ModelManagerDeps {
+  registry: Registry;
+  scanning: Scanning;
+  audit(entry: { actor: string; action: string; target: string; details?: unknown }): Promise<void>;
+  contributions: Contributions;
+  metrics: Metrics;
+  logger: Logger;
+}
+
 export const DEFAULT_BATCHING: BatchingOptions = { maxQueueDelayMs: 2, maxQueueSize: 1024, timeoutMs: 30_000 };
 
 /**
@@ -64,9 +76,9 @@ export const DEFAULT_BATCHING: BatchingOptions = { maxQueueDelayMs: 2, maxQueueS
 export class ModelManager {
   readonly #models = new Map<string, LoadedModel>();
   readonly #states = new Map<string, { state: ModelState; reason?: string }>();
-  readonly #deps: { registry: Registry; contributions: Contributions; metrics: Metrics; logger: Logger };
+  readonly #deps: ModelManagerDeps;
 
-  constructor(deps: { registry: Registry; contributions: Contributions; metrics: Metrics; logger: Logger }) {
+  constructor(deps: ModelManagerDeps) {
     this.#deps = deps;
   }
 
@@ -101,6 +113,7 @@ export class ModelManager {
     const version = await this.#deps.registry.resolve(reference);
     const name = options.name ?? version.model;
     if (version.status === 'retired') throw new Errors.NotServable(`${version.model}@${version.version} is retired and cannot be served`);
+    await this.#assertScanAllows(version, options.overrideScan);
     const runtime = this.#pickRuntime(version, options.runtime);
     const previousState = this.#states.get(name);
     this.#states.set(name, { state: 'LOADING' });
@@ -149,6 +162,25 @@ export class ModelManager {
     this.#deps.logger.info({ model: name, version: version.version, runtime: runtime.id, maxBatchSize: batching.maxBatchSize }, 'model loaded');
     if (previous) await this.#retire(previous);
     return loaded;
+  }
+
+  /** Nothing unscanned is served: a version not yet scanned is scanned now; a FAILED one needs an audited override. */
+  async #assertScanAllows(version: VersionRecord, override: LoadOptions['overrideScan']): Promise<void> {
+    let status = version.scanStatus;
+    if (status === null || status === 'SCANNING') status = (await this.#deps.scanning.scan(version, 'system')).status;
+    if (status !== 'FAILED') return;
+    const target = `model:${version.model}@${version.version}`;
+    if (override) {
+      await this.#deps.audit({ actor: override.actor, action: 'scan.override', target, details: { reason: override.reason } });
+      this.#deps.logger.warn({ model: version.model, version: version.version, actor: override.actor }, 'serving a version whose scan FAILED (override)');
+      return;
+    }
+    const findings = await this.#deps.registry.metadata.listFindings(version.model, version.version);
+    throw new Errors.NotServable(
+      `${version.model}@${version.version} failed its security scan (${findings.map((f) => `${f.severity} ${f.rule} in ${f.file}`).join('; ')}); ` +
+        'it cannot be loaded without an explicit, audited override',
+      { details: { findings } },
+    );
   }
 
   async unload(name: string): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   ModelQuery,
   ModelRecord,
   Page,
+  StoredFinding,
   VersionRecord,
 } from '@modelplane/plugin-sdk';
 import { MIGRATIONS } from './sqlite-migrations.ts';
@@ -237,6 +238,34 @@ export class SqliteMetadataStore implements MetadataStore {
   async listAliases(model: string) {
     const rows = this.#sql('SELECT alias, version FROM aliases WHERE model = ? ORDER BY alias').all(model) as Row[];
     return Object.fromEntries(rows.map((r) => [String(r.alias), String(r.version)]));
+  }
+
+  async replaceFindings(model: string, version: string, findings: StoredFinding[]) {
+    await this.transaction(async () => {
+      this.#sql('DELETE FROM scan_findings WHERE model = ? AND version = ?').run(model, version);
+      const insert = this.#sql(
+        `INSERT INTO scan_findings (model, version, scanner, scanner_version, severity, file, rule, detail, scanned_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const f of findings) insert.run(model, version, f.scanner, f.scannerVersion, f.severity, f.file, f.rule, f.detail, f.scannedAt);
+    });
+  }
+
+  async listFindings(model: string, version: string): Promise<StoredFinding[]> {
+    const rows = this.#sql('SELECT * FROM scan_findings WHERE model = ? AND version = ? ORDER BY rowid').all(model, version) as Row[];
+    return rows.map((r) => ({
+      scanner: String(r.scanner),
+      scannerVersion: String(r.scanner_version),
+      severity: r.severity as StoredFinding['severity'],
+      file: String(r.file),
+      rule: String(r.rule),
+      detail: String(r.detail),
+      scannedAt: String(r.scanned_at),
+    }));
+  }
+
+  async listVersionsByScanStatus(status: NonNullable<VersionRecord['scanStatus']>) {
+    return (this.#sql('SELECT * FROM versions WHERE scan_status = ?').all(status) as Row[]).map(toVersion);
   }
 
   async appendAudit(entry: Parameters<MetadataStore['appendAudit']>[0]) {

@@ -69,4 +69,24 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );
     `,
   },
+  {
+    id: 2,
+    name: 'scan findings',
+    sql: `
+      CREATE TABLE scan_findings (
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        scanner TEXT NOT NULL,
+        scanner_version TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        file TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        scanned_at TEXT NOT NULL,
+        FOREIGN KEY (model, version) REFERENCES versions(model, version)
+      );
+      CREATE INDEX scan_findings_version ON scan_findings(model, version);
+      CREATE INDEX versions_scan_status ON versions(scan_status);
+    `,
+  },
 ];

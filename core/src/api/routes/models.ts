@@ -171,7 +171,8 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
       },
       async (request, reply) => {
         const { record, created } = await registry.registerVersion(request.params.name, request.body, actor(request));
-        return reply.code(created ? 201 : 200).send(record);
+        // Re-read: a scan may have started (scanStatus SCANNING) since the record was built.
+        return reply.code(created ? 201 : 200).send(await registry.getVersion(record.model, record.version));
       },
     );
 
@@ -209,6 +210,38 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
         const { file, stream } = await registry.openFile(request.params.name, request.params.version, request.params['*']);
         reply.header('content-type', 'application/octet-stream').header('content-length', file.size).header('digest', file.digest);
         return reply.send(stream);
+      },
+    );
+
+    const Finding = z
+      .object({
+        scanner: z.string(),
+        scannerVersion: z.string(),
+        severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']),
+        file: z.string(),
+        rule: z.string(),
+        detail: z.string(),
+        scannedAt: z.string(),
+      })
+      .meta({ id: 'Finding' });
+    const ScanReport = z.object({ version: z.string(), status: ScanStatus.nullable(), findings: z.array(Finding) });
+
+    app.post(
+      '/api/v1/models/:name/versions/:version/scan',
+      { config: write, schema: { tags, summary: 'Scan a version again with every installed scanner; answers when done', params: VersionParams, response: { 200: ScanReport, ...errors } } },
+      async (request) => {
+        const version = await registry.getVersion(request.params.name, request.params.version);
+        const result = await services.scanning.scan(version, actor(request));
+        return { version: version.version, ...result };
+      },
+    );
+
+    app.get(
+      '/api/v1/models/:name/versions/:version/scan',
+      { config: read, schema: { tags, summary: 'A version’s scan status and findings', params: VersionParams, response: { 200: ScanReport, ...errors } } },
+      async (request) => {
+        const version = await registry.getVersion(request.params.name, request.params.version);
+        return { version: version.version, status: version.scanStatus, findings: await registry.metadata.listFindings(version.model, version.version) };
       },
     );
 

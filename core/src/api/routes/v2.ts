@@ -185,7 +185,17 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
           summary: 'Load a model (optionally a registry reference such as ids-mlp@production) and serve it under this name',
           params: ModelParams,
           body: z
-            .object({ parameters: z.object({ reference: z.string().optional(), runtime: z.string().optional(), config: z.unknown().optional() }).passthrough().optional() })
+            .object({
+              parameters: z
+                .object({
+                  reference: z.string().optional(),
+                  runtime: z.string().optional(),
+                  config: z.unknown().optional(),
+                  override_scan: z.object({ reason: z.string().min(1) }).optional().describe('Load a version whose security scan FAILED; audited'),
+                })
+                .passthrough()
+                .optional(),
+            })
             .optional(),
         },
       },
@@ -194,6 +204,9 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
         await models.load(parameters.reference ?? request.params.model, {
           name: request.params.model,
           ...(parameters.runtime ? { runtime: parameters.runtime } : {}),
+          ...(parameters.override_scan
+            ? { overrideScan: { actor: request.diScope.cradle.principal.id, reason: parameters.override_scan.reason } }
+            : {}),
         });
         return {};
       },
