@@ -89,3 +89,23 @@ describe('when the scanner cannot run', () => {
     }
   });
 });
+
+describe('scanner-formats through the API', () => {
+  it('fails a malicious pickle on upload and refuses to load it, with the findings', async () => {
+    const server = await startTestServer({ plugins: ['@modelplane/scanner-formats', '@modelplane/runtime-onnx'] });
+    try {
+      const payload = readFileSync(join(repoRoot, 'plugins/scanner-formats/corpus/malicious/torch_zip_payload.pt'));
+      await pushVersion(server, 'pickled', '1.0.0', { 'model.onnx': onnx, 'extra/weights.pt': payload }, meta);
+      const report = await scanOf(server, 'pickled', '1.0.0');
+      expect(report.status).toBe('FAILED');
+      expect(report.findings).toContainEqual(expect.objectContaining({ scanner: 'formats', severity: 'CRITICAL', rule: 'pickle-global:os.system', file: 'extra/weights.pt!archive/data.pkl' }));
+      const refused = await server.call('/v2/repository/models/pickled/load', { method: 'POST', json: {} });
+      expect(refused.status).toBe(409);
+      expect(((await refused.json()) as { error: string }).error).toContain('CRITICAL pickle-global:os.system in extra/weights.pt!archive/data.pkl');
+      await pushVersion(server, 'pickled', '1.1.0', { 'model.onnx': onnx }, meta);
+      expect((await scanOf(server, 'pickled', '1.1.0')).status).toBe('PASSED');
+    } finally {
+      await server.close();
+    }
+  });
+});
