@@ -3,13 +3,11 @@ import { mkdirSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { defineError, definePlugin, type PluginLogger, type RuntimeLoadRequest, type RuntimePlugin, z } from '@modelplane/plugin-sdk';
+import { defineError, definePlugin, externalDataLocations, type PluginLogger, type RuntimeLoadRequest, type RuntimePlugin, z } from '@modelplane/plugin-sdk';
 import * as ort from 'onnxruntime-node';
 import { OnnxInstance } from './instance.ts';
-import { externalDataLocations } from './protobuf.ts';
 
 export { OnnxInstance } from './instance.ts';
-export { externalDataLocations } from './protobuf.ts';
 
 export const UnsafeExternalData = defineError('MP_ERR_UNSAFE_EXTERNAL_DATA', 422);
 export const NoModelFile = defineError('MP_ERR_NO_MODEL_FILE', 422);

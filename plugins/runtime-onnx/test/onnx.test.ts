@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromJsonData, isDatatype, loadRequestFromDirectory, type PluginLogger, runtimeConformance, type RuntimeFixture, toJsonData } from '@modelplane/plugin-sdk';
 import { describe, expect, it } from 'vitest';
-import { externalDataLocations, OnnxOptions, onnxRuntime } from '../src/index.ts';
+import { externalDataLocations } from '@modelplane/plugin-sdk';
+import { OnnxOptions, onnxRuntime } from '../src/index.ts';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/onnx/', import.meta.url));
 const warnings: unknown[] = [];

@@ -200,3 +200,30 @@ write("benign", "notes.txt", b"column names: duration, bytes, packets\n", "plain
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)
 print(f"{len(manifest)} samples")
+
+# ---- ONNX (needs the onnx package) ----
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+def onnx_bytes(nodes, inits=(), opsets=(("", 17),)):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets], ir_version=8)
+    return model.SerializeToString()
+
+def external(location):
+    t = numpy_helper.from_array(np.zeros(4, dtype=np.float32), "w")
+    t.ClearField("raw_data"); t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", "0"), ("length", "16")):
+        e = t.external_data.add(); e.key, e.value = k, v
+    return t
+
+add = [helper.make_node("Add", ["x", "w"], ["y"])]
+write("malicious", "external_traversal.onnx", onnx_bytes(add, [external("../../etc/passwd")]), "ONNX external data with .. (CVE-2022-25882)", "")
+write("malicious", "external_absolute.onnx", onnx_bytes(add, [external("/etc/shadow")]), "ONNX external data absolute (CVE-2024-27318)", "")
+write("malicious", "pyop.onnx", onnx_bytes([helper.make_node("PyOp", ["x"], ["y"], domain="com.microsoft")], opsets=(("", 17), ("com.microsoft", 1))), "ONNX PyOp runs Python", "")
+write("benign", "external_ok.onnx", onnx_bytes(add, [external("weights.bin")]), "ONNX with valid external data", "")
+write("benign", "plain.onnx", onnx_bytes([helper.make_node("Relu", ["x"], ["y"])]), "ONNX model", "")
+with open(os.path.join(HERE, "manifest.json"), "w") as f:
+    json.dump(manifest, f, indent=1)
+print(f"{len(manifest)} samples with ONNX")

@@ -1,4 +1,4 @@
-import type { Finding } from '@modelplane/plugin-sdk';
+import { type Finding, inspectOnnx } from '@modelplane/plugin-sdk';
 import { PickleError, scanPickle } from './pickle.ts';
 import { isZip, listEntries, readEntry, type ZipLimits, ZipError } from './zip.ts';
 
@@ -16,6 +16,10 @@ export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, dep
   if (isZip(bytes)) return scanZip(bytes, path, options, depth);
   if (bytes.length >= 6 && bytes.toString('latin1', 0, 6) === '\x93NUMPY') return scanNpy(bytes, path);
   if (looksLikeSafetensors(bytes)) return scanSafetensors(bytes, path);
+  if (path.endsWith('.onnx') || bytes[0] === 0x08) {
+    const onnx = scanOnnx(bytes, path);
+    if (onnx) return onnx;
+  }
   const protocol2 = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
   if (protocol2 || PICKLE_NAMES.test(path)) return scanAsPickle(bytes, path, true);
   if (bytes.length > 0 && PROTOCOL0_START.has(bytes[0]!)) return scanAsPickle(bytes, path, false);
@@ -116,6 +120,35 @@ function scanSafetensors(bytes: Buffer, path: string): Finding[] {
   }
   if (covered !== dataLength) return bad(`${dataLength - covered} bytes after the last tensor belong to no tensor`);
   return [];
+}
+
+const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft', 'ai.onnx.preview.training']);
+/** Operators that run Python or load native code. */
+const CODE_OPERATORS = new Set(['com.microsoft::PyOp', 'ai.onnx.contrib::PyOp']);
+
+/**
+ * ONNX: external data must stay inside the model's folder; operators outside the standard domains need a custom-op
+ * library; PyOp runs Python. Answers null when the bytes are not an ONNX model (and the name does not claim one).
+ */
+function scanOnnx(bytes: Buffer, path: string): Finding[] | null {
+  let info;
+  try {
+    info = inspectOnnx(bytes);
+  } catch (error) {
+    return path.endsWith('.onnx') ? [{ severity: 'HIGH', file: path, rule: 'onnx-unparsable', detail: `not a readable ONNX model: ${(error as Error).message}` }] : null;
+  }
+  if (!path.endsWith('.onnx') && info.operators.length === 0) return null;
+  const findings: Finding[] = [];
+  for (const location of info.externalData) {
+    const escapes = location.startsWith('/') || /^[A-Za-z]:/.test(location) || location.split(/[\\/]/).includes('..');
+    if (escapes) findings.push({ severity: 'CRITICAL', file: path, rule: 'onnx-external-data-escape', detail: `external data location "${location}" leaves the model's folder` });
+  }
+  for (const operator of new Set(info.operators)) {
+    const domain = operator.split('::')[0]!;
+    if (CODE_OPERATORS.has(operator)) findings.push({ severity: 'CRITICAL', file: path, rule: 'onnx-python-operator', detail: `${operator} runs Python code` });
+    else if (!STANDARD_DOMAINS.has(domain)) findings.push({ severity: 'MEDIUM', file: path, rule: 'onnx-custom-domain', detail: `operator ${operator} needs a custom-op library from domain "${domain}"` });
+  }
+  return findings;
 }
 
 /** Keras `.keras` config: Lambda layers carry Python code that runs when the model is loaded. */

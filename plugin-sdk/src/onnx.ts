@@ -1,6 +1,7 @@
 /**
- * Just enough of the protobuf wire format to find every tensor's external-data location in an ONNX model before
- * onnxruntime opens any file (CVE-2022-25882, CVE-2024-27318: locations that leave the model's folder).
+ * Just enough of the protobuf wire format to inspect an ONNX model without loading it: every tensor's external-data
+ * location (CVE-2022-25882, CVE-2024-27318: locations that leave the model's folder), and the operator domains and
+ * types its nodes use. Shared by the ONNX runtime (refuses before onnxruntime opens a file) and the format scanner.
  */
 interface Field {
   number: number;
@@ -59,8 +60,16 @@ function tensorLocations(tensor: Uint8Array, found: string[]): void {
   }
 }
 
+export interface OnnxModelInfo {
+  externalData: string[];
+  /** `domain::op_type` of every node, subgraphs included ('' is the default ONNX domain). */
+  operators: string[];
+  /** Domains the model imports opsets from. */
+  opsetDomains: string[];
+}
+
 /** GraphProto: node (1) → AttributeProto t (5) / tensors (10) / g (6) / graphs (11); initializer (5); sparse_initializer (15). */
-function graphLocations(graph: Uint8Array, found: string[], depth: number): void {
+function graphLocations(graph: Uint8Array, found: string[], depth: number, operators: string[] = []): void {
   if (depth > 64) throw new Error('graphs nested too deeply');
   for (const field of fields(graph)) {
     if (!field.bytes) continue;
@@ -69,23 +78,37 @@ function graphLocations(graph: Uint8Array, found: string[], depth: number): void
       for (const part of fields(field.bytes)) if (part.bytes && (part.number === 1 || part.number === 2)) tensorLocations(part.bytes, found);
     }
     if (field.number === 1) {
+      let opType = '';
+      let domain = '';
       for (const nodeField of fields(field.bytes)) {
-        if (nodeField.number !== 5 || !nodeField.bytes) continue;
+        if (!nodeField.bytes) continue;
+        if (nodeField.number === 4) opType = text(nodeField.bytes);
+        if (nodeField.number === 7) domain = text(nodeField.bytes);
+        if (nodeField.number !== 5) continue;
         for (const attribute of fields(nodeField.bytes)) {
           if (!attribute.bytes) continue;
           if (attribute.number === 5 || attribute.number === 10) tensorLocations(attribute.bytes, found);
-          if (attribute.number === 6 || attribute.number === 11) graphLocations(attribute.bytes, found, depth + 1);
+          if (attribute.number === 6 || attribute.number === 11) graphLocations(attribute.bytes, found, depth + 1, operators);
         }
       }
+      operators.push(`${domain}::${opType}`);
     }
   }
 }
 
+/** Reads an ONNX ModelProto: graph (7), opset_import (8) → domain (1). Throws on malformed protobuf. */
+export function inspectOnnx(model: Uint8Array): OnnxModelInfo {
+  const info: OnnxModelInfo = { externalData: [], operators: [], opsetDomains: [] };
+  for (const field of fields(model)) {
+    if (field.number === 7 && field.bytes) graphLocations(field.bytes, info.externalData, 0, info.operators);
+    if (field.number === 8 && field.bytes) {
+      for (const part of fields(field.bytes)) if (part.number === 1 && part.bytes) info.opsetDomains.push(text(part.bytes));
+    }
+  }
+  return info;
+}
+
 /** Every external-data location an ONNX model (ModelProto bytes) names. */
 export function externalDataLocations(model: Uint8Array): string[] {
-  const found: string[] = [];
-  for (const field of fields(model)) {
-    if (field.number === 7 && field.bytes) graphLocations(field.bytes, found, 0);
-  }
-  return found;
+  return inspectOnnx(model).externalData;
 }
