@@ -104,6 +104,14 @@ describe('scanner-formats through the API', () => {
       expect(((await refused.json()) as { error: string }).error).toContain('CRITICAL pickle-global:os.system in extra/weights.pt!archive/data.pkl');
       await pushVersion(server, 'pickled', '1.1.0', { 'model.onnx': onnx }, meta);
       expect((await scanOf(server, 'pickled', '1.1.0')).status).toBe('PASSED');
+      const version = (await (await server.call('/api/v1/models/pickled/versions/1.1.0')).json()) as { scannedWith: string };
+      expect(version.scannedWith).toBe('formats@0.1.0');
+
+      // Nothing is stale: the same scanners scanned everything. --all rescans every version.
+      const stale = (await (await server.call('/api/v1/scans', { method: 'POST', json: {} })).json()) as { scanned: unknown[] };
+      expect(stale.scanned).toEqual([]);
+      const all = (await (await server.call('/api/v1/scans', { method: 'POST', json: { all: true } })).json()) as { scanned: Array<{ version: string; status: string }> };
+      expect(all.scanned.map((s) => `${s.version}:${s.status}`).sort()).toEqual(['1.0.0:FAILED', '1.1.0:PASSED']);
     } finally {
       await server.close();
     }

@@ -67,6 +67,8 @@ export interface VersionRecord {
   metadata: Record<string, unknown>;
   status: VersionStatus;
   scanStatus: ScanStatus | null;
+  /** The scanners (`id@version`, sorted, comma-separated) of the last completed scan; a rescan is due when they change. */
+  scannedWith: string | null;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -145,7 +147,7 @@ export interface MetadataStore {
   getVersion(model: string, version: string): Promise<VersionRecord | undefined>;
   insertVersion(record: VersionRecord): Promise<{ inserted: true } | { inserted: false; existing: VersionRecord }>;
   listVersions(model: string): Promise<VersionRecord[]>;
-  updateVersion(model: string, version: string, changes: Partial<Pick<VersionRecord, 'status' | 'scanStatus'>>): Promise<void>;
+  updateVersion(model: string, version: string, changes: Partial<Pick<VersionRecord, 'status' | 'scanStatus' | 'scannedWith'>>): Promise<void>;
 
   getAlias(model: string, alias: string): Promise<string | undefined>;
   setAlias(model: string, alias: string, version: string): Promise<void>;

@@ -94,6 +94,26 @@ export function addRegistryCommands(program: Command): void {
       out(`${model}@${result.version} is ${result.status}`);
     });
 
+  remote(program.command('scan [model] [version]'))
+    .description('scan one version now, or with --all every version whose scanners changed since its last scan')
+    .option('--all', 'rescan every version that is not retired, not only stale ones')
+    .option('--stale', 'rescan versions last scanned by other scanner versions (the default without a model)')
+    .action(async (model: string | undefined, version: string | undefined, opts: Remote & { all?: boolean; stale?: boolean }) => {
+      const client = new ApiClient(opts);
+      if (model) {
+        const report = await client.request<{ version: string; status: string; findings: Array<{ severity: string; rule: string; file: string }> }>(
+          'POST',
+          `/api/v1/models/${path(model, 'versions', version ?? 'default', 'scan')}`,
+        );
+        out(`${model}@${report.version}: ${report.status}`);
+        for (const f of report.findings) out(`  ${f.severity.padEnd(8)} ${f.rule}  ${f.file}`);
+        return;
+      }
+      const result = await client.request<{ scanner: string; scanned: Array<{ model: string; version: string; status: string }> }>('POST', '/api/v1/scans', { all: opts.all === true });
+      out(`scanners: ${result.scanner || 'none installed'}; rescanned ${result.scanned.length} version(s)`);
+      for (const s of result.scanned) out(`  ${s.model}@${s.version}: ${s.status}`);
+    });
+
   remote(program.command('gc'))
     .description('delete stored files that no version references')
     .option('--dry-run', 'only report what would be removed')

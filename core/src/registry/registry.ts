@@ -123,6 +123,7 @@ export class Registry {
       metadata,
       status: input.status ?? 'testing',
       scanStatus: null,
+      scannedWith: null,
       createdBy: actor,
       createdAt: now,
       updatedAt: now,

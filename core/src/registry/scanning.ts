@@ -70,7 +70,7 @@ export class Scanning {
     const status: ScanStatus = failed ? 'FAILED' : scanners.length === 0 || unavailable ? 'SKIPPED' : 'PASSED';
     await registry.metadata.transaction(async () => {
       await registry.metadata.replaceFindings(version.model, version.version, findings);
-      await registry.metadata.updateVersion(version.model, version.version, { scanStatus: status });
+      await registry.metadata.updateVersion(version.model, version.version, { scanStatus: status, scannedWith: this.scannerSet() });
       await registry.metadata.appendAudit({
         actor,
         action: 'version.scan',
@@ -80,6 +80,39 @@ export class Scanning {
     });
     this.#deps.logger.info({ model: version.model, version: version.version, status, findings: findings.length }, 'scan finished');
     return { status, findings };
+  }
+
+  /** The installed scanners as stored in `scannedWith`. */
+  scannerSet(): string {
+    return this.#deps.contributions.scanner
+      .list()
+      .map((c) => `${c.contribution.id}@${c.contribution.version}`)
+      .sort()
+      .join(',');
+  }
+
+  /**
+   * Rescans every version that is not retired — all of them, or only those last scanned by other scanners
+   * (a scanner was added, removed or upgraded).
+   */
+  async rescan(options: { all: boolean }, actor: string): Promise<Array<{ model: string; version: string; status: ScanStatus }>> {
+    const { registry } = this.#deps;
+    const current = this.scannerSet();
+    const results: Array<{ model: string; version: string; status: ScanStatus }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await registry.metadata.listModels({ limit: 200, ...(cursor ? { cursor } : {}) });
+      for (const model of page.items) {
+        for (const version of await registry.metadata.listVersions(model.name)) {
+          if (version.status === 'retired') continue;
+          if (!options.all && version.scannedWith === current && version.scanStatus !== 'SCANNING') continue;
+          const { status } = await this.scan(version, actor);
+          results.push({ model: model.name, version: version.version, status });
+        }
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return results;
   }
 
   /** Versions a crash left in SCANNING are scanned again. */

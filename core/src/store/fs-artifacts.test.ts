@@ -79,7 +79,7 @@ describe('SqliteMetadataStore', () => {
     const second = new SqliteMetadataStore(file);
     expect((await second.listAudit({ limit: 10 })).items).toHaveLength(1);
     const migrations = second.db.prepare('SELECT id FROM schema_migrations').all();
-    expect(migrations).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(migrations).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     await second.close();
   });
 

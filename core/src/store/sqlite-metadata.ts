@@ -38,6 +38,7 @@ function toVersion(row: Row): VersionRecord {
     metadata: parse(row.metadata),
     status: row.status as VersionRecord['status'],
     scanStatus: (row.scan_status as VersionRecord['scanStatus']) ?? null,
+    scannedWith: (row.scanned_with as string | null) ?? null,
     createdBy: String(row.created_by),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
@@ -211,10 +212,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return (this.#sql('SELECT * FROM versions WHERE model = ? ORDER BY created_at, version').all(model) as Row[]).map(toVersion);
   }
 
-  async updateVersion(model: string, version: string, changes: Partial<Pick<VersionRecord, 'status' | 'scanStatus'>>) {
+  async updateVersion(model: string, version: string, changes: Partial<Pick<VersionRecord, 'status' | 'scanStatus' | 'scannedWith'>>) {
     const now = new Date().toISOString();
     if (changes.status !== undefined) {
       this.#sql('UPDATE versions SET status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.status, now, model, version);
+    }
+    if (changes.scannedWith !== undefined) {
+      this.#sql('UPDATE versions SET scanned_with = ? WHERE model = ? AND version = ?').run(changes.scannedWith, model, version);
     }
     if (changes.scanStatus !== undefined) {
       this.#sql('UPDATE versions SET scan_status = ?, updated_at = ? WHERE model = ? AND version = ?').run(changes.scanStatus, now, model, version);

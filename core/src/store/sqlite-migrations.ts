@@ -89,4 +89,9 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX versions_scan_status ON versions(scan_status);
     `,
   },
+  {
+    id: 3,
+    name: 'scanner versions per version',
+    sql: 'ALTER TABLE versions ADD COLUMN scanned_with TEXT;',
+  },
 ];

@@ -25,11 +25,29 @@ export function formatsScanner(options: z.infer<typeof FormatsOptions>): Scanner
       if (target.size > options.maxFileBytes) {
         return [{ severity: 'HIGH', file: target.path, rule: 'file-too-large', detail: `${target.size} bytes is over the ${options.maxFileBytes}-byte scan limit` }];
       }
-      const chunks: Buffer[] = [];
-      for await (const chunk of target.open()) chunks.push(chunk as Buffer);
-      return scanBytes(Buffer.concat(chunks), target.path, options);
+      return scanBytes(await readWhole(target.open(), target.size), target.path, options);
     },
   };
+}
+
+/** Reads a stream into one buffer of the declared size (no list of chunks to concatenate: one copy, not two). */
+async function readWhole(stream: AsyncIterable<unknown>, size: number): Promise<Buffer> {
+  let whole: Buffer | undefined;
+  let offset = 0;
+  for await (const piece of stream) {
+    const chunk = piece as Buffer;
+    if (offset === 0 && chunk.length === size) {
+      whole = chunk;
+      offset = size;
+      continue;
+    }
+    whole ??= Buffer.allocUnsafe(size);
+    if (offset + chunk.length > size) throw new Error(`the file is larger than its declared ${size} bytes`);
+    chunk.copy(whole, offset);
+    offset += chunk.length;
+  }
+  if (offset !== size) throw new Error(`the file has ${offset} bytes, ${size} were declared`);
+  return whole ?? Buffer.alloc(0);
 }
 
 export default definePlugin({

@@ -45,6 +45,28 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
     );
 
     app.post(
+      '/api/v1/scans',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags,
+          summary: 'Rescan versions: those last scanned by other scanner versions (default), or all',
+          body: z.strictObject({ all: z.boolean().default(false) }).optional(),
+          response: {
+            200: z.object({
+              scanner: z.string().describe('The installed scanners, id@version'),
+              scanned: z.array(z.object({ model: z.string(), version: z.string(), status: z.enum(['SCANNING', 'PASSED', 'FAILED', 'SKIPPED']) })),
+            }),
+          },
+        },
+      },
+      async (request) => ({
+        scanner: services.scanning.scannerSet(),
+        scanned: await services.scanning.rescan({ all: request.body?.all ?? false }, request.diScope.cradle.principal.id),
+      }),
+    );
+
+    app.post(
       '/api/v1/gc',
       {
         config: { scope: 'admin' },

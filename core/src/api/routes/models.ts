@@ -35,6 +35,7 @@ const Version = z
     metadata: z.record(z.string(), z.unknown()),
     status: Status,
     scanStatus: ScanStatus.nullable(),
+    scannedWith: z.string().nullable(),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
