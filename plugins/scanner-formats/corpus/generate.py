@@ -1,6 +1,6 @@
 """Builds the scanner corpus: malicious samples for every class the scanner must catch (including the public bypass
 classes of picklescan and modelscan) and benign samples it must pass. Nothing here is executed: payloads are
-referenced, never called. Needs numpy (python/requirements-fixtures.txt).
+referenced, never called. Needs numpy, onnx and h5py (python/requirements-fixtures.txt).
 
     python plugins/scanner-formats/corpus/generate.py
 """
@@ -15,6 +15,7 @@ import sys
 import types
 import zipfile
 
+import h5py
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -193,7 +194,10 @@ write("benign", "joblib_like.joblib", pickle.dumps({"coef": [1.0, 2.0]}, protoco
 keras = io.BytesIO()
 with zipfile.ZipFile(keras, "w") as z:
     z.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"name": "d", "units": 13}}]}}))
-    z.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as h5:
+        h5.create_dataset("layers/dense/vars/0", data=np.ones((4, 13), dtype=np.float32))
+    z.writestr("model.weights.h5", weights.getvalue())
 write("benign", "dense.keras", keras.getvalue(), "Keras model without Lambda", "")
 write("benign", "notes.txt", b"column names: duration, bytes, packets\n", "plain text", "")
 
@@ -227,3 +231,19 @@ write("benign", "plain.onnx", onnx_bytes([helper.make_node("Relu", ["x"], ["y"])
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)
 print(f"{len(manifest)} samples with ONNX")
+
+# ---- Keras .h5: the model config is the root attribute `model_config` ----
+
+def keras_h5(layers):
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": layers}})
+        f.attrs["keras_version"] = "2.15.0"
+        f.create_dataset("model_weights/dense/kernel", data=np.ones((4, 2), dtype=np.float32))
+    return buf.getvalue()
+
+write("malicious", "lambda_layer.h5", keras_h5([{"class_name": "Dense", "config": {"name": "d"}}, {"class_name": "Lambda", "config": {"name": "pwn", "function": "4wEAAAAA"}}]), "Keras .h5 Lambda layer", "")
+write("benign", "dense.h5", keras_h5([{"class_name": "Dense", "config": {"name": "d"}}]), "Keras .h5 without Lambda", "")
+with open(os.path.join(HERE, "manifest.json"), "w") as f:
+    json.dump(manifest, f, indent=1)
+print(f"{len(manifest)} samples with HDF5")

@@ -1,4 +1,5 @@
 import { type Finding, inspectOnnx } from '@modelplane/plugin-sdk';
+import { HDF5_MAGIC, kerasModelConfig } from './h5.ts';
 import { PickleError, scanPickle } from './pickle.ts';
 import { isZip, listEntries, readEntry, type ZipLimits, ZipError } from './zip.ts';
 
@@ -16,6 +17,7 @@ export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, dep
   if (isZip(bytes)) return scanZip(bytes, path, options, depth);
   if (bytes.length >= 6 && bytes.toString('latin1', 0, 6) === '\x93NUMPY') return scanNpy(bytes, path);
   if (looksLikeSafetensors(bytes)) return scanSafetensors(bytes, path);
+  if (bytes.subarray(0, 8).equals(HDF5_MAGIC)) return scanHdf5(bytes, path);
   if (path.endsWith('.onnx') || bytes[0] === 0x08) {
     const onnx = scanOnnx(bytes, path);
     if (onnx) return onnx;
@@ -149,6 +151,17 @@ function scanOnnx(bytes: Buffer, path: string): Finding[] | null {
     else if (!STANDARD_DOMAINS.has(domain)) findings.push({ severity: 'MEDIUM', file: path, rule: 'onnx-custom-domain', detail: `operator ${operator} needs a custom-op library from domain "${domain}"` });
   }
   return findings;
+}
+
+/** Keras `.h5`: the model's JSON config is the root `model_config` attribute. */
+function scanHdf5(bytes: Buffer, path: string): Finding[] {
+  let config: string | undefined;
+  try {
+    config = kerasModelConfig(bytes);
+  } catch (error) {
+    return [{ severity: 'HIGH', file: path, rule: 'hdf5-unreadable', detail: `the HDF5 file cannot be read: ${(error as Error).message}` }];
+  }
+  return config === undefined ? [] : scanKerasConfig(Buffer.from(config), path);
 }
 
 /** Keras `.keras` config: Lambda layers carry Python code that runs when the model is loaded. */

@@ -1,9 +1,11 @@
 import { definePlugin, type Finding, type ScannerPlugin, z } from '@modelplane/plugin-sdk';
 import { scanBytes } from './formats.ts';
+import { loadHdf5 } from './h5.ts';
 
 export { classifyGlobal } from './globals.ts';
 export { scanPickle } from './pickle.ts';
 export { scanBytes } from './formats.ts';
+export { loadHdf5 } from './h5.ts';
 
 const VERSION = '0.1.0';
 
@@ -25,6 +27,7 @@ export function formatsScanner(options: z.infer<typeof FormatsOptions>): Scanner
       if (target.size > options.maxFileBytes) {
         return [{ severity: 'HIGH', file: target.path, rule: 'file-too-large', detail: `${target.size} bytes is over the ${options.maxFileBytes}-byte scan limit` }];
       }
+      await loadHdf5();
       return scanBytes(await readWhole(target.open(), target.size), target.path, options);
     },
   };
