@@ -26,5 +26,5 @@ export {
 export type { Datatype, NumericData, Tensor, TensorData, TensorSpec } from './tensors.ts';
 export { loadRequestFromDirectory, runtimeConformance } from './conformance/runtime.ts';
 export type { ConformanceCheck, RuntimeFixture } from './conformance/runtime.ts';
-export { externalDataLocations, inspectOnnx } from './onnx.ts';
-export type { OnnxModelInfo } from './onnx.ts';
+export { externalDataLocations, inspectOnnx, protobufFields } from './onnx.ts';
+export type { OnnxModelInfo, ProtobufField } from './onnx.ts';

@@ -3,7 +3,7 @@
  * location (CVE-2022-25882, CVE-2024-27318: locations that leave the model's folder), and the operator domains and
  * types its nodes use. Shared by the ONNX runtime (refuses before onnxruntime opens a file) and the format scanner.
  */
-interface Field {
+export interface ProtobufField {
   number: number;
   wireType: number;
   bytes?: Uint8Array;
@@ -23,7 +23,8 @@ function readVarint(buffer: Uint8Array, offset: number): [number, number] {
   }
 }
 
-function* fields(buffer: Uint8Array): Generator<Field> {
+/** The fields of one protobuf message, in order; length-delimited ones carry their bytes. Throws on malformed input. */
+export function* protobufFields(buffer: Uint8Array): Generator<ProtobufField> {
   let offset = 0;
   while (offset < buffer.length) {
     const [key, afterKey] = readVarint(buffer, offset);
@@ -48,11 +49,11 @@ const text = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, 
 
 /** TensorProto.external_data (13) entries: key (1) / value (2). */
 function tensorLocations(tensor: Uint8Array, found: string[]): void {
-  for (const field of fields(tensor)) {
+  for (const field of protobufFields(tensor)) {
     if (field.number !== 13 || !field.bytes) continue;
     let key = '';
     let value = '';
-    for (const entry of fields(field.bytes)) {
+    for (const entry of protobufFields(field.bytes)) {
       if (entry.number === 1 && entry.bytes) key = text(entry.bytes);
       if (entry.number === 2 && entry.bytes) value = text(entry.bytes);
     }
@@ -71,21 +72,21 @@ export interface OnnxModelInfo {
 /** GraphProto: node (1) → AttributeProto t (5) / tensors (10) / g (6) / graphs (11); initializer (5); sparse_initializer (15). */
 function graphLocations(graph: Uint8Array, found: string[], depth: number, operators: string[] = []): void {
   if (depth > 64) throw new Error('graphs nested too deeply');
-  for (const field of fields(graph)) {
+  for (const field of protobufFields(graph)) {
     if (!field.bytes) continue;
     if (field.number === 5) tensorLocations(field.bytes, found);
     if (field.number === 15) {
-      for (const part of fields(field.bytes)) if (part.bytes && (part.number === 1 || part.number === 2)) tensorLocations(part.bytes, found);
+      for (const part of protobufFields(field.bytes)) if (part.bytes && (part.number === 1 || part.number === 2)) tensorLocations(part.bytes, found);
     }
     if (field.number === 1) {
       let opType = '';
       let domain = '';
-      for (const nodeField of fields(field.bytes)) {
+      for (const nodeField of protobufFields(field.bytes)) {
         if (!nodeField.bytes) continue;
         if (nodeField.number === 4) opType = text(nodeField.bytes);
         if (nodeField.number === 7) domain = text(nodeField.bytes);
         if (nodeField.number !== 5) continue;
-        for (const attribute of fields(nodeField.bytes)) {
+        for (const attribute of protobufFields(nodeField.bytes)) {
           if (!attribute.bytes) continue;
           if (attribute.number === 5 || attribute.number === 10) tensorLocations(attribute.bytes, found);
           if (attribute.number === 6 || attribute.number === 11) graphLocations(attribute.bytes, found, depth + 1, operators);
@@ -99,10 +100,10 @@ function graphLocations(graph: Uint8Array, found: string[], depth: number, opera
 /** Reads an ONNX ModelProto: graph (7), opset_import (8) → domain (1). Throws on malformed protobuf. */
 export function inspectOnnx(model: Uint8Array): OnnxModelInfo {
   const info: OnnxModelInfo = { externalData: [], operators: [], opsetDomains: [] };
-  for (const field of fields(model)) {
+  for (const field of protobufFields(model)) {
     if (field.number === 7 && field.bytes) graphLocations(field.bytes, info.externalData, 0, info.operators);
     if (field.number === 8 && field.bytes) {
-      for (const part of fields(field.bytes)) if (part.number === 1 && part.bytes) info.opsetDomains.push(text(part.bytes));
+      for (const part of protobufFields(field.bytes)) if (part.number === 1 && part.bytes) info.opsetDomains.push(text(part.bytes));
     }
   }
   return info;

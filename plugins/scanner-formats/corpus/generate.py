@@ -247,3 +247,31 @@ write("benign", "dense.h5", keras_h5([{"class_name": "Dense", "config": {"name":
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)
 print(f"{len(manifest)} samples with HDF5")
+
+# ---- TensorFlow SavedModel, protobuf written by hand (no tensorflow needed) ----
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F; n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def field(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+def node(name, op):
+    return field(1, name.encode()) + field(2, op.encode())
+def saved_model(graph_nodes, function_nodes=()):
+    graph = b"".join(field(1, node(f"n{i}", op)) for i, op in enumerate(graph_nodes))
+    if function_nodes:
+        fn = b"".join(field(3, node(f"f{i}", op)) for i, op in enumerate(function_nodes))
+        graph += field(2, field(1, fn))
+    return varint(1 << 3 | 0) + varint(1) + field(2, field(2, graph))
+
+os.makedirs(os.path.join(HERE, "malicious", "savedmodel_readfile"), exist_ok=True)
+os.makedirs(os.path.join(HERE, "malicious", "savedmodel_pyfunc"), exist_ok=True)
+os.makedirs(os.path.join(HERE, "benign", "savedmodel"), exist_ok=True)
+write("malicious", "savedmodel_readfile/saved_model.pb", saved_model(["Placeholder", "ReadFile", "MatMul"]), "SavedModel ReadFile op", "")
+write("malicious", "savedmodel_pyfunc/saved_model.pb", saved_model(["Placeholder", "StatefulPartitionedCall"], ["PyFunc"]), "SavedModel PyFunc in the function library", "")
+write("benign", "savedmodel/saved_model.pb", saved_model(["Placeholder", "MatMul", "SaveV2", "RestoreV2"], ["Identity"]), "SavedModel with checkpoint ops only", "")
+with open(os.path.join(HERE, "manifest.json"), "w") as f:
+    json.dump(manifest, f, indent=1)
+print(f"{len(manifest)} samples with SavedModel")

@@ -1,6 +1,7 @@
 import { type Finding, inspectOnnx } from '@modelplane/plugin-sdk';
 import { HDF5_MAGIC, kerasModelConfig } from './h5.ts';
 import { PickleError, scanPickle } from './pickle.ts';
+import { scanSavedModel } from './savedmodel.ts';
 import { isZip, listEntries, readEntry, type ZipLimits, ZipError } from './zip.ts';
 
 export interface ScanOptions extends ZipLimits {
@@ -18,6 +19,7 @@ export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, dep
   if (bytes.length >= 6 && bytes.toString('latin1', 0, 6) === '\x93NUMPY') return scanNpy(bytes, path);
   if (looksLikeSafetensors(bytes)) return scanSafetensors(bytes, path);
   if (bytes.subarray(0, 8).equals(HDF5_MAGIC)) return scanHdf5(bytes, path);
+  if (/(^|[/!])saved_model\.pb$/.test(path)) return scanSavedModel(bytes, path);
   if (path.endsWith('.onnx') || bytes[0] === 0x08) {
     const onnx = scanOnnx(bytes, path);
     if (onnx) return onnx;
