@@ -112,6 +112,8 @@ describe('scanner-formats through the API', () => {
       expect(stale.scanned).toEqual([]);
       const all = (await (await server.call('/api/v1/scans', { method: 'POST', json: { all: true } })).json()) as { scanned: Array<{ version: string; status: string }> };
       expect(all.scanned.map((s) => `${s.version}:${s.status}`).sort()).toEqual(['1.0.0:FAILED', '1.1.0:PASSED']);
+      const model = (await (await server.call('/api/v1/models/pickled/scan', { method: 'POST' })).json()) as { reports: Array<{ version: string; status: string }> };
+      expect(model.reports.map((r) => `${r.version}:${r.status}`).sort()).toEqual(['1.0.0:FAILED', '1.1.0:PASSED']);
     } finally {
       await server.close();
     }

@@ -237,6 +237,27 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
       },
     );
 
+    app.post(
+      '/api/v1/models/:name/scan',
+      {
+        config: write,
+        schema: {
+          tags,
+          summary: 'Scan every version of a model that is not retired; answers when done',
+          params: NameParams,
+          response: { 200: z.object({ reports: z.array(ScanReport) }), ...errors },
+        },
+      },
+      async (request) => {
+        const reports = [];
+        for (const version of await registry.listVersions(request.params.name)) {
+          if (version.status === 'retired') continue;
+          reports.push({ version: version.version, ...(await services.scanning.scan(version, actor(request))) });
+        }
+        return { reports };
+      },
+    );
+
     app.get(
       '/api/v1/models/:name/versions/:version/scan',
       { config: read, schema: { tags, summary: 'A version’s scan status and findings', params: VersionParams, response: { 200: ScanReport, ...errors } } },
