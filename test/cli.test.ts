@@ -80,6 +80,21 @@ describe('modelplane CLI', () => {
     expect(stderr).toContain('npm install modelplane-plugin-nowhere');
   });
 
+  it('says which port is taken instead of printing a stack', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const port = String((blocker.address() as { port: number }).port);
+    try {
+      const { code, stderr } = await modelplane('serve', '--port', port);
+      expect(code).toBe(1);
+      expect(stderr).toContain(`MP_ERR_LISTEN_FAILED: port ${port} on 127.0.0.1 is already in use`);
+      expect(stderr).not.toContain('    at ');
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('rejects an unknown command with a suggestion and a bad port with a reason', async () => {
     const unknown = await modelplane('serv');
     expect(unknown.code).not.toBe(0);

@@ -4,6 +4,7 @@ import type { DeclaredRoute } from './api/access-control.ts';
 import { type App, buildServer } from './api/server.ts';
 import type { LoadedConfig } from './kernel/config.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
+import { Errors } from './errors.ts';
 import { bootstrapAdminKey } from './auth/keys-service.ts';
 import { type CoreServices, openCoreServices } from './services.ts';
 import { loadDeclaredModels } from './serving/declared-models.ts';
@@ -43,9 +44,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     app = built.app;
     await options.beforeListen?.(app);
     const { server } = kernel.loaded.config;
-    const address = await app.listen({
-      port: options.listen?.port ?? server.port,
-      host: options.listen?.host ?? server.host,
+    const port = options.listen?.port ?? server.port;
+    const host = options.listen?.host ?? server.host;
+    const address = await app.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') throw new Errors.ListenFailed(`port ${port} on ${host} is already in use; pick another with --port (or PORT for npm start)`);
+      if (error.code === 'EADDRNOTAVAIL' || error.code === 'EACCES') throw new Errors.ListenFailed(`cannot listen on ${host}:${port}: ${error.message}`);
+      throw error;
     });
     const scanning = services.scanning;
     void scanning.resumeInterrupted().catch((error: unknown) => kernel.logger.error({ err: error }, 'resuming interrupted scans failed'));

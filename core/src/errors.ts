@@ -56,4 +56,5 @@ export const Errors = {
   UnsupportedMediaType: defineError('MP_ERR_UNSUPPORTED_MEDIA_TYPE', 415),
   Internal: defineError('MP_ERR_INTERNAL', 500),
   ShuttingDown: defineError('MP_ERR_SHUTTING_DOWN', 503),
+  ListenFailed: defineError('MP_ERR_LISTEN_FAILED', 500),
 } as const;
