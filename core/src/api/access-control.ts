@@ -78,7 +78,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       return;
     }
     if (scope === 'public') return;
-    const principal = await authenticate(request, options);
+    const principal = await authenticate(request);
     const target = `${request.method} ${request.routeOptions.url ?? request.url}`;
     const deny = async (error: Error & { code: string }) => {
       await options.auditDenied({ actor: principal.id, action: 'auth.denied', target, reason: error.message });
@@ -104,11 +104,11 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
   });
   return declared;
 
-  async function authenticate(request: FastifyRequest, opts: AccessControlOptions): Promise<Principal & { rateLimit?: RateLimit }> {
+  async function authenticate(request: FastifyRequest): Promise<Principal & { rateLimit?: RateLimit }> {
     const header = request.headers.authorization;
     const target = `${request.method} ${request.routeOptions.url ?? request.url}`;
     const refuse = async (actor: string, message: string): Promise<never> => {
-      await opts.auditDenied({ actor, action: 'auth.denied', target, reason: message });
+      await options.auditDenied({ actor, action: 'auth.denied', target, reason: message });
       throw new Errors.Unauthenticated(message);
     };
     if (!header) return refuse('anonymous', 'this route needs an API key: send "Authorization: Bearer mp_…"');
@@ -116,7 +116,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     if (kind?.toLowerCase() !== 'bearer') return refuse('anonymous', 'the Authorization header must be "Bearer <API key>"');
     const parsed = parseToken(token.trim());
     if (!parsed) return refuse('anonymous', 'the API key is malformed (expected mp_<id>_<secret>)');
-    const record = await opts.keys.getKey(parsed.id);
+    const record = await options.keys.getKey(parsed.id);
     const valid =
       record !== undefined &&
       record.revokedAt === null &&
