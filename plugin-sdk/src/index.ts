@@ -3,6 +3,14 @@ export type { MpErrorClass, MpErrorOptions } from './errors.ts';
 export { defineError, isMpError, MpError } from './errors.ts';
 export type * from './extensions.ts';
 export { EXTENSION_POINTS } from './extensions.ts';
+export {
+  estimateCostMicroUsd,
+  microToUsd,
+  priceUsage,
+  selfHostedCostProfile,
+  tokenCostProfile,
+  usdToMicro,
+} from './gateway.ts';
 export type { HookName, ModelplaneHooks } from './hooks.ts';
 export type { ModelplanePlugin, PluginContext, PluginDefinition, PluginLogger, Register } from './plugin.ts';
 export { definePlugin, isBrandedPlugin, PLUGIN_BRAND, SDK_PLUGIN_API_VERSION } from './plugin.ts';
@@ -28,3 +36,18 @@ export { loadRequestFromDirectory, runtimeConformance } from './conformance/runt
 export type { ConformanceCheck, RuntimeFixture } from './conformance/runtime.ts';
 export { externalDataLocations, inspectOnnx, protobufFields } from './onnx.ts';
 export type { OnnxModelInfo, ProtobufField } from './onnx.ts';
+export {
+  BatchSplitFailed,
+  batchKey,
+  byteSize,
+  dataLength,
+  decodeBytes,
+  encodeBytes,
+  floatsFromHalf,
+  halfFromFloats,
+  zeroData,
+  zeroTensor,
+} from './tensors.ts';
+export type { NumericDatatype } from './tensors.ts';
+export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
+export type { ConformanceOptions } from './conformance/runtime.ts';

@@ -1,0 +1,135 @@
+import { type RouteCandidate, selfHostedCostProfile, tokenCostProfile } from '@modelplane/plugin-sdk';
+
+const chatTasks = ['chat', 'text-generation', 'summarization'];
+
+/**
+ * A table of candidates where each strategy's winner is known by hand (see strategies.test.ts):
+ * quality      uncensored-70b 0.95 > claude-sonnet 0.92 > gpt-4o 0.88 > groq-llama-70b 0.80 > claude-haiku 0.78 …
+ * cost         phi-3-mini (self-hosted, $0.10/h at 200 tok/s) is the cheapest per call
+ * speed        groq-llama-70b (200 ms to first token, 800 tok/s) finishes first
+ * safety       gpt-4o, gpt-4o-mini (content filter), claude-sonnet (tuned), claude-haiku (both)
+ * unusable     legacy-unpriced (no price), o3-mini (cooling down), flaky-13b (60 % errors)
+ */
+export function candidateTable(now: number): RouteCandidate[] {
+  return [
+    {
+      model: 'gpt-4o',
+      version: '2024-08-06',
+      provider: 'openai',
+      cost: tokenCostProfile({ inputUsdPerMTok: '2.50', outputUsdPerMTok: '10', cachedInputUsdPerMTok: '1.25', priceVersion: 'openai-2025-08' }),
+      quality: { overall: 0.88, byTask: { code: 0.9 } },
+      contextLength: 128_000,
+      taskTypes: [...chatTasks, 'code'],
+      tags: ['general', 'eu'],
+      safety: { contentFilter: true },
+      latencyMs: 600,
+      tokensPerSecond: 80,
+    },
+    {
+      model: 'claude-sonnet',
+      version: '4.5',
+      provider: 'anthropic',
+      cost: tokenCostProfile({ inputUsdPerMTok: 3, outputUsdPerMTok: 15, cachedInputUsdPerMTok: '0.30', priceVersion: 'anthropic-2025-09' }),
+      quality: { overall: 0.92, byTask: { code: 0.95 } },
+      contextLength: 200_000,
+      taskTypes: [...chatTasks, 'code', 'reasoning'],
+      tags: ['general'],
+      safety: { safetyTuned: true },
+      latencyMs: 900,
+      tokensPerSecond: 60,
+    },
+    {
+      model: 'gpt-4o-mini',
+      version: '2024-07-18',
+      provider: 'openai',
+      cost: tokenCostProfile({ inputUsdPerMTok: '0.15', outputUsdPerMTok: '0.60', priceVersion: 'openai-2025-08' }),
+      quality: { overall: 0.72, byTask: { code: 0.7 } },
+      contextLength: 128_000,
+      taskTypes: [...chatTasks, 'code'],
+      tags: ['general', 'eu'],
+      safety: { contentFilter: true },
+      latencyMs: 350,
+      tokensPerSecond: 120,
+    },
+    {
+      model: 'claude-haiku',
+      version: '3.5',
+      provider: 'anthropic',
+      cost: tokenCostProfile({ inputUsdPerMTok: '0.80', outputUsdPerMTok: 4, priceVersion: 'anthropic-2025-09' }),
+      quality: { overall: 0.78 },
+      contextLength: 200_000,
+      taskTypes: chatTasks,
+      tags: ['general'],
+      safety: { safetyTuned: true, contentFilter: true },
+      latencyMs: 400,
+      tokensPerSecond: 100,
+    },
+    {
+      model: 'groq-llama-70b',
+      version: '3.3',
+      provider: 'groq',
+      cost: tokenCostProfile({ inputUsdPerMTok: '0.59', outputUsdPerMTok: '0.79', priceVersion: 'groq-2025-06' }),
+      quality: { overall: 0.8 },
+      contextLength: 131_072,
+      taskTypes: chatTasks,
+      tags: ['general', 'fast'],
+      latencyMs: 200,
+      tokensPerSecond: 800,
+    },
+    {
+      model: 'phi-3-mini',
+      version: '4k-instruct',
+      provider: 'self-hosted',
+      cost: selfHostedCostProfile({ hardwareHourlyUsd: '0.10', tokensPerSecond: 200, priceVersion: 'onprem-2025' }),
+      quality: { overall: 0.6 },
+      contextLength: 4_096,
+      taskTypes: chatTasks,
+      tags: ['onprem', 'eu'],
+      latencyMs: 150,
+      tokensPerSecond: 200,
+    },
+    {
+      model: 'uncensored-70b',
+      version: '1.0',
+      provider: 'self-hosted',
+      cost: selfHostedCostProfile({ hardwareHourlyUsd: 8, tokensPerSecond: 40, priceVersion: 'onprem-2025' }),
+      quality: { overall: 0.95 },
+      contextLength: 32_768,
+      taskTypes: [...chatTasks, 'code'],
+      tags: ['onprem'],
+      latencyMs: 700,
+      tokensPerSecond: 40,
+    },
+    {
+      model: 'legacy-unpriced',
+      version: '0.9',
+      provider: 'self-hosted',
+      quality: { overall: 0.99 },
+      contextLength: 1_000_000,
+      taskTypes: ['*'],
+      latencyMs: 10,
+      tokensPerSecond: 10_000,
+    },
+    {
+      model: 'o3-mini',
+      version: '2025-01-31',
+      provider: 'openai',
+      cost: tokenCostProfile({ inputUsdPerMTok: '1.10', outputUsdPerMTok: '4.40', priceVersion: 'openai-2025-08' }),
+      quality: { overall: 0.9 },
+      contextLength: 200_000,
+      taskTypes: [...chatTasks, 'reasoning', 'code'],
+      safety: { contentFilter: true },
+      stats: { cooldownUntil: now + 30_000, latencyEwmaMs: 1200 },
+    },
+    {
+      model: 'flaky-13b',
+      version: '0.1',
+      provider: 'self-hosted',
+      cost: selfHostedCostProfile({ hardwareHourlyUsd: '0.01', tokensPerSecond: 1000, priceVersion: 'onprem-2025' }),
+      quality: { overall: 0.97 },
+      contextLength: 32_768,
+      taskTypes: chatTasks,
+      stats: { errorRate: 0.6, latencyEwmaMs: 50 },
+    },
+  ];
+}
