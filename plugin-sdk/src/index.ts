@@ -36,3 +36,18 @@ export { loadRequestFromDirectory, runtimeConformance } from './conformance/runt
 export type { ConformanceCheck, RuntimeFixture } from './conformance/runtime.ts';
 export { externalDataLocations, inspectOnnx, protobufFields } from './onnx.ts';
 export type { OnnxModelInfo, ProtobufField } from './onnx.ts';
+export {
+  BatchSplitFailed,
+  batchKey,
+  byteSize,
+  dataLength,
+  decodeBytes,
+  encodeBytes,
+  floatsFromHalf,
+  halfFromFloats,
+  zeroData,
+  zeroTensor,
+} from './tensors.ts';
+export type { NumericDatatype } from './tensors.ts';
+export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
+export type { ConformanceOptions } from './conformance/runtime.ts';
