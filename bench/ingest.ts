@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { memoryOf, repoRoot, startServerProcess, table } from './support.ts';
+import { ApiClient } from '../core/src/cli/client.ts';
+import { cpuSecondsOf, memoryOf, repoRoot, startServerProcess, table } from './support.ts';
 
 const megabytes = Number(process.env.BENCH_INGEST_MB ?? 2048);
 const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
@@ -39,17 +39,16 @@ const server = await startServerProcess(dir, `server: { port: 0, logLevel: warn 
 // streams) and the growth measured is what the large file adds.
 await fetch(`${server.url}/api/v1/blobs`, { method: 'POST', headers: { authorization: `Bearer ${server.adminKey}` }, body: Buffer.alloc(16 * 1024 * 1024, 1) });
 const before = memoryOf(server.child.pid!);
+const client = new ApiClient({ url: server.url, key: server.adminKey });
 
 async function timePush(): Promise<number> {
   const started = performance.now();
-  const response = await fetch(`${server.url}/api/v1/blobs`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/octet-stream' },
-    body: Readable.toWeb(createReadStream(source, { highWaterMark: 1024 * 1024 })) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
-  if (response.status !== 201 && response.status !== 200) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
-  await response.json();
+  // The upload path of `modelplane push` (node:http, file read in 1 MiB chunks).
+  const result = await client.upload<{ size: number }>('/api/v1/blobs', createReadStream(source, { highWaterMark: 1024 * 1024 }), {
+    'content-type': 'application/octet-stream',
+    'content-length': String(bytes),
+  });
+  if (result.size !== bytes) throw new Error(`server stored ${result.size} bytes of ${bytes}`);
   execFileSync('sync');
   const seconds = (performance.now() - started) / 1000;
   // Delete so the next round writes again instead of deduplicating.
@@ -58,6 +57,7 @@ async function timePush(): Promise<number> {
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const cpuBefore = cpuSecondsOf(server.child.pid!);
 const cp: number[] = [];
 const push: number[] = [];
 for (let i = 0; i < rounds; i++) {
@@ -65,6 +65,7 @@ for (let i = 0; i < rounds; i++) {
   push.push(await timePush());
 }
 const after = memoryOf(server.child.pid!);
+const serverCpuPerGiB = (cpuSecondsOf(server.child.pid!) - cpuBefore) / rounds / (bytes / 2 ** 30);
 await server.stop();
 rmSync(dir, { recursive: true, force: true });
 
@@ -78,6 +79,7 @@ console.log(
   ]),
 );
 console.log(`\nratio push/cp: ${(mbps(best(push)) / mbps(best(cp))).toFixed(2)}× (target ≥ 0.8×)`);
+console.log(`server CPU: ${serverCpuPerGiB.toFixed(2)} s per GiB pushed (user + system; independent of how busy the machine is)`);
 console.log(
   `server RSS: ${(before.rss / 2 ** 20).toFixed(0)} MiB after a 16 MiB warm-up upload, peak ${(after.peak / 2 ** 20).toFixed(0)} MiB over all rounds; ` +
     `growth ${((after.peak - before.rss) / 2 ** 20).toFixed(0)} MiB (target ≤ 64 MiB)`,

@@ -49,6 +49,12 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks are 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export function table(rows: Array<Record<string, string | number>>): string {
   const headers = Object.keys(rows[0]!);
   const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h]).length)));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,7 +144,6 @@ describe('modelplane keys (against a running server)', () => {
 describe('modelplane push and registry commands', () => {
   it('pushes a directory with metadata, then lists, shows, aliases, retires and collects garbage', async () => {
     const { startTestServer } = await import('./support/server.ts');
-    const { mkdirSync } = await import('node:fs');
     const server = await startTestServer();
     try {
       const dir = join(tmp.dir, 'model-dir');
@@ -181,6 +180,28 @@ describe('modelplane push and registry commands', () => {
 
       // The failed push left its blobs unreferenced only if their bytes differ; these are the same bytes, so nothing to collect.
       expect((await modelplane('gc', '--dry-run', ...remote)).stdout).toContain('would remove 0 blob(s)');
+
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports an early refusal and an unreachable server instead of a broken pipe', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer();
+    try {
+      const dir = join(tmp.dir, 'big-model');
+      mkdirSync(dir);
+      const meta = join(tmp.dir, 'big-meta.yaml');
+      writeFileSync(meta, 'framework: onnx\n');
+      // The server refuses before reading the 40 MB body: the CLI reports its answer, not a broken pipe.
+      writeFileSync(join(dir, 'model.onnx'), Buffer.alloc(40_000_000, 7));
+      const refused = await modelplane('push', dir, '--name', 'cli-model', '--version', '3.0.0', '--meta', meta, '--url', server.url, '--key', 'mp_wrongwrong_x');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('server answered 401');
+      const unreachable = await modelplane('push', dir, '--name', 'cli-model', '--version', '3.0.0', '--meta', meta, '--url', 'http://127.0.0.1:9', '--key', 'k');
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toContain('cannot reach the Modelplane server at http://127.0.0.1:9');
     } finally {
       await server.close();
     }

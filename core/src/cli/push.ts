@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { MpError } from '@modelplane/plugin-sdk';
 import YAML from 'yaml';
 import { type ApiClient, readResponse } from './client.ts';
@@ -25,14 +25,13 @@ async function uploadFile(client: ApiClient, file: LocalFile, label: string): Pr
       done(null, chunk);
     },
   });
-  const body = Readable.toWeb(createReadStream(file.absolute, { highWaterMark: 1024 * 1024 }).pipe(meter)) as ReadableStream;
-  const response = await fetch(`${client.baseUrl}/api/v1/blobs`, {
-    method: 'POST',
-    headers: client.headers({ 'content-type': 'application/octet-stream', 'content-length': String(file.size) }),
-    body,
-    duplex: 'half',
-  } as RequestInit);
-  const result = await readResponse<{ digest: string; size: number; created: boolean }>(response);
+  const source = createReadStream(file.absolute, { highWaterMark: 1024 * 1024 });
+  source.on('error', (error) => meter.destroy(error));
+  const body = source.pipe(meter);
+  const result = await client.upload<{ digest: string; size: number; created: boolean }>('/api/v1/blobs', body, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(file.size),
+  });
   const local = `sha256:${hash.digest('hex')}`;
   if (result.digest !== local) {
     throw new MpError('MP_ERR_DIGEST_MISMATCH', 502, `${file.path}: the server stored ${result.digest} but the file hashes to ${local}`);

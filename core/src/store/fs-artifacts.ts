@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, fdatasync, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { type Readable, Transform } from 'node:stream';
 import { type ArtifactStore, defineError, type PutOptions, type PutResult } from '@modelplane/plugin-sdk';
 
@@ -13,7 +12,6 @@ export const BlobNotFound = defineError('MP_ERR_BLOB_NOT_FOUND', 404);
 export const BlobCorrupt = defineError('MP_ERR_BLOB_CORRUPT', 500);
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
-/** Lets chunks queue while a write is in flight, so they reach the disk in large writev calls rather than one per socket read. */
 const WRITE_BUFFER = 4 * 1024 * 1024;
 
 export function parseDigest(digest: string): string {
@@ -47,31 +45,14 @@ export class FilesystemArtifactStore implements ArtifactStore {
   async put(stream: Readable, options: PutOptions = {}): Promise<PutResult> {
     const expected = options.expectedDigest === undefined ? undefined : parseDigest(options.expectedDigest);
     const tmpPath = join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const out = createWriteStream(tmpPath, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: WRITE_BUFFER });
-    const flusher = backgroundFlusher(out);
-    const meter = new Transform({
-      highWaterMark: WRITE_BUFFER,
-      transform(chunk: Buffer, _encoding, done) {
-        size += chunk.length;
-        if (options.maxBytes !== undefined && size > options.maxBytes) {
-          done(new BlobTooLarge(`blob exceeds the limit of ${options.maxBytes} bytes`));
-          return;
-        }
-        hash.update(chunk);
-        flusher.wrote(chunk.length);
-        done(null, chunk);
-      },
-    });
+    let received: { hex: string; size: number };
     try {
-      // `flush` fsyncs before close, so the bytes are on disk before the rename makes them visible.
-      await pipeline(stream, meter, out, { signal: options.signal });
+      received = await writeHashed(stream, tmpPath, options);
     } catch (error) {
       await rm(tmpPath, { force: true });
       throw error;
     }
-    const hex = hash.digest('hex');
+    const { hex, size } = received;
     const digest = `sha256:${hex}`;
     if (expected !== undefined && expected !== hex) {
       await rm(tmpPath, { force: true });
@@ -132,28 +113,65 @@ export class FilesystemArtifactStore implements ArtifactStore {
 }
 
 /**
- * Starts fdatasync in the background every FLUSH_EVERY bytes, so the disk writes back while the network is still
- * receiving, and the final fsync has little left to do. The final fsync (the stream's `flush`) is what guarantees
- * durability; these only overlap the work.
+ * Copies the stream into `path`, hashing as it goes, and returns once the bytes are on disk. Socket chunks (~64 KiB)
+ * are gathered into one of two WRITE_BUFFER-sized buffers; while one is being written the other fills, so the disk
+ * sees large writes, the network never waits on a small one, and memory stays at two buffers whatever the size.
+ * Every FLUSH_EVERY bytes an fdatasync starts in the background, so write-back overlaps the upload and the final
+ * fsync (which is what guarantees durability) has little left to do.
  */
-const FLUSH_EVERY = 32 * 1024 * 1024;
-function backgroundFlusher(out: WriteStream): { wrote(bytes: number): void } {
-  let pending = 0;
-  let inFlight = false;
-  return {
-    wrote(bytes) {
-      pending += bytes;
-      // `fd` is set once the file is open; @types/node does not declare it.
-      const fd = (out as unknown as { fd: number | null }).fd;
-      if (pending < FLUSH_EVERY || inFlight || typeof fd !== 'number') return;
-      pending = 0;
-      inFlight = true;
-      fdatasync(fd, () => {
-        inFlight = false;
-      });
-    },
+async function writeHashed(stream: Readable, path: string, options: PutOptions): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  const file = await open(path, 'wx', 0o644);
+  const buffers = [Buffer.allocUnsafe(WRITE_BUFFER), Buffer.allocUnsafe(WRITE_BUFFER)];
+  let current = 0;
+  let filled = 0;
+  let size = 0;
+  let unsynced = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  let syncing: Promise<unknown> = Promise.resolve();
+  const flush = async () => {
+    await writing;
+    writing = file.write(buffers[current]!, 0, filled);
+    // Awaited later; the handler only keeps a failure meanwhile from counting as unhandled (which would end the process).
+    writing.catch(() => {});
+    unsynced += filled;
+    if (unsynced >= FLUSH_EVERY) {
+      unsynced = 0;
+      const written = writing;
+      syncing = Promise.all([syncing, written]).then(() => file.datasync());
+      syncing.catch(() => {});
+    }
+    current = 1 - current;
+    filled = 0;
   };
+  try {
+    options.signal?.throwIfAborted();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (options.maxBytes !== undefined && size > options.maxBytes) throw new BlobTooLarge(`blob exceeds the limit of ${options.maxBytes} bytes`);
+      options.signal?.throwIfAborted();
+      hash.update(chunk);
+      let offset = 0;
+      while (offset < chunk.length) {
+        const copied = chunk.copy(buffers[current]!, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled === WRITE_BUFFER) await flush();
+      }
+    }
+    if (filled > 0) await flush();
+    await writing;
+    await syncing;
+    await file.sync();
+  } finally {
+    // Settle the writes before closing, whichever way the loop ended, so no write lands on a closed descriptor.
+    await Promise.allSettled([writing, syncing]);
+    await file.close();
+  }
+  return { hex: hash.digest('hex'), size };
 }
+
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 /** Makes a rename durable: the directory entry itself must reach the disk. */
 async function syncDirectory(dir: string): Promise<void> {
