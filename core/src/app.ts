@@ -7,7 +7,7 @@ import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { Errors } from './errors.ts';
 import { bootstrapAdminKey } from './auth/keys-service.ts';
 import { type CoreServices, openCoreServices } from './services.ts';
-import { loadDeclaredModels } from './serving/declared-models.ts';
+import { loadDeclaredModels, registerDeclaredLlms } from './serving/declared-models.ts';
 
 export interface StartOptions {
   loaded: LoadedConfig;
@@ -53,6 +53,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     const scanning = services.scanning;
     void scanning.resumeInterrupted().catch((error: unknown) => kernel.logger.error({ err: error }, 'resuming interrupted scans failed'));
+    await registerDeclaredLlms(kernel.loaded.config, services.registry);
     await loadDeclaredModels(kernel.loaded.config, kernel.loaded.dir, services.registry, services.models);
     await kernel.hooks.ready.promise();
     const running = app;

@@ -48,6 +48,18 @@ export const Errors = {
   NotServable: defineError('MP_ERR_NOT_SERVABLE', 409),
   LoadFailed: defineError('MP_ERR_LOAD_FAILED', 500),
 
+  // Gateway
+  BudgetExceeded: defineError('MP_ERR_BUDGET_EXCEEDED', 429),
+  NoEligibleModel: defineError('MP_ERR_NO_ELIGIBLE_MODEL', 422),
+  ModelUnpriced: defineError('MP_ERR_MODEL_UNPRICED', 422),
+  NotAnLlm: defineError('MP_ERR_NOT_AN_LLM', 404),
+  NoProvider: defineError('MP_ERR_NO_PROVIDER', 503),
+  GuardBlocked: defineError('MP_ERR_GUARD_BLOCKED', 400),
+  UpstreamFailed: defineError('MP_ERR_UPSTREAM_FAILED', 502),
+  UpstreamRateLimited: defineError('MP_ERR_UPSTREAM_RATE_LIMITED', 429),
+  UpstreamTimeout: defineError('MP_ERR_UPSTREAM_TIMEOUT', 504),
+  UpstreamRejected: defineError('MP_ERR_UPSTREAM_REJECTED', 400),
+
   // HTTP
   BadRequest: defineError('MP_ERR_BAD_REQUEST', 400),
   NotFound: defineError('MP_ERR_NOT_FOUND', 404),

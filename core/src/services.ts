@@ -1,5 +1,12 @@
 import type { ArtifactStore, MetadataStore } from '@modelplane/plugin-sdk';
 import { Errors } from './errors.ts';
+import { EventBus } from './events.ts';
+import { Budgets } from './gateway/budgets.ts';
+import { LlmCatalog } from './gateway/catalog.ts';
+import { budgetDefinitions, Gateway } from './gateway/gateway.ts';
+import { GuardPipeline } from './gateway/guards.ts';
+import { MeteringStore } from './gateway/metering.ts';
+import { LiveStatsBook } from './gateway/stats.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { Registry } from './registry/registry.ts';
 import { Scanning } from './registry/scanning.ts';
@@ -23,6 +30,10 @@ export interface CoreServices {
   scanning: Scanning;
   models: ModelManager;
   metrics: Metrics;
+  events: EventBus;
+  gateway: Gateway;
+  metering: MeteringStore;
+  budgets: Budgets;
   audit(entry: AuditEntry): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,6 +62,31 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   }
   const audit = (entry: AuditEntry) => metadata.appendAudit(entry);
   const models = new ModelManager({ registry, scanning, audit, contributions: kernel.contributions, metrics, logger: kernel.logger });
+  const events = new EventBus({ webhooks: kernel.loaded.config.events.webhooks, logger: kernel.logger });
+  const metering = new MeteringStore(kernel.loaded.dataDir);
+  const budgets = new Budgets({
+    definitions: budgetDefinitions(kernel.loaded.config.gateway),
+    metering,
+    onThreshold: (crossing) => {
+      events.emit('budget.threshold_crossed', crossing);
+      kernel.logger.warn(crossing, 'budget threshold crossed');
+      kernel.hooks.budgetThresholdCrossed.promise(crossing).catch((error: unknown) => kernel.logger.error({ err: error }, 'a budgetThresholdCrossed tap failed'));
+    },
+  });
+  const stats = new LiveStatsBook();
+  const gateway = new Gateway({
+    catalog: new LlmCatalog({ registry, hooks: kernel.hooks, stats }),
+    stats,
+    metering,
+    budgets,
+    guards: new GuardPipeline(kernel.contributions.guard.list().map((g) => g.contribution)),
+    events,
+    hooks: kernel.hooks,
+    contributions: kernel.contributions,
+    config: kernel.loaded.config.gateway,
+    logger: kernel.logger,
+    audit,
+  });
   return {
     metadata,
     artifacts,
@@ -59,9 +95,15 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     scanning,
     models,
     metrics,
+    events,
+    gateway,
+    metering,
+    budgets,
     audit,
     async close() {
+      events.close();
       await models.close();
+      metering.close();
       await artifacts.close();
       await metadata.close();
     },

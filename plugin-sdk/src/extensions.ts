@@ -3,6 +3,7 @@
  * Each point's types live in their own module.
  */
 import type { Guard, RouterStrategy } from './gateway.ts';
+import type { ChatProvider } from './provider.ts';
 import type { RuntimePlugin } from './runtime.ts';
 import type { ScannerPlugin } from './scanner.ts';
 import type { ModelSource } from './source.ts';
@@ -10,6 +11,7 @@ import type { ArtifactStoreProvider, MetadataStoreProvider } from './stores.ts';
 
 export type { Contribution } from './contribution.ts';
 export type * from './gateway.ts';
+export type * from './provider.ts';
 export type * from './runtime.ts';
 export type * from './scanner.ts';
 export type * from './source.ts';
@@ -21,6 +23,7 @@ export interface ExtensionPoints {
   scanner: ScannerPlugin;
   routerStrategy: RouterStrategy;
   guard: Guard;
+  provider: ChatProvider;
   metadataStore: MetadataStoreProvider;
   artifactStore: ArtifactStoreProvider;
   source: ModelSource;
@@ -33,6 +36,7 @@ export const EXTENSION_POINTS: readonly ExtensionPointName[] = Object.freeze([
   'scanner',
   'routerStrategy',
   'guard',
+  'provider',
   'metadataStore',
   'artifactStore',
   'source',

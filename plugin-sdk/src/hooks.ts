@@ -23,6 +23,44 @@ export interface ModelplaneHooks {
   readonly versionRegistered: AsyncParallelHook<[VersionRecord]>;
   /** Registry: an alias now points at `version`, or was removed (`version` null). */
   readonly aliasChanged: AsyncParallelHook<[{ model: string; alias: string; version: string | null }]>;
+
+  /** Gateway: a call was routed (the ranking and the reservation are made, no vendor was called yet). */
+  readonly modelCallPlanned: AsyncParallelHook<[ModelCallEvent]>;
+  /** Gateway: a vendor call begins (once per attempt: a fallback starts another). */
+  readonly modelCallStarted: AsyncParallelHook<[ModelCallEvent]>;
+  readonly modelCallCompleted: AsyncParallelHook<[ModelCallEvent]>;
+  readonly modelCallFailed: AsyncParallelHook<[ModelCallEvent]>;
+  /** Gateway: a budget's spend crossed 70, 90 or 100 % of its limit; once per budget, threshold and period. */
+  readonly budgetThresholdCrossed: AsyncParallelHook<[BudgetThresholdEvent]>;
+}
+
+/** What the gateway tells about one call; fields fill in as the call progresses. */
+export interface ModelCallEvent {
+  readonly eventId: string;
+  readonly requestId: string;
+  readonly principal: string;
+  readonly route: string;
+  readonly strategy: string;
+  readonly model: string;
+  readonly version: string;
+  readonly provider: string;
+  readonly attempt: number;
+  readonly stream: boolean;
+  readonly costMicroUsd?: number;
+  readonly error?: string;
+}
+
+export interface BudgetThresholdEvent {
+  readonly budget: string;
+  /** `global`, `key:<id>` or `model:<name>`. */
+  readonly subject: string;
+  readonly period: 'daily' | 'monthly';
+  readonly periodStart: string;
+  /** 70, 90 or 100. */
+  readonly threshold: number;
+  readonly level: 'warning' | 'critical' | 'exhausted';
+  readonly spentMicroUsd: number;
+  readonly limitMicroUsd: number;
 }
 
 export type HookName = keyof ModelplaneHooks;

@@ -11,7 +11,7 @@ export {
   tokenCostProfile,
   usdToMicro,
 } from './gateway.ts';
-export type { HookName, ModelplaneHooks } from './hooks.ts';
+export type { BudgetThresholdEvent, HookName, ModelCallEvent, ModelplaneHooks } from './hooks.ts';
 export type { ModelplanePlugin, PluginContext, PluginDefinition, PluginLogger, Register } from './plugin.ts';
 export { definePlugin, isBrandedPlugin, PLUGIN_BRAND, SDK_PLUGIN_API_VERSION } from './plugin.ts';
 export type { InferOutput, StandardSchema, StandardSchemaIssue, StandardSchemaResult } from './schema.ts';
@@ -51,3 +51,4 @@ export {
 export type { NumericDatatype } from './tensors.ts';
 export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
 export type { ConformanceOptions } from './conformance/runtime.ts';
+export { isProviderError, ProviderError, retryAfterMs, toProviderError } from './provider.ts';

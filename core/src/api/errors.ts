@@ -68,7 +68,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (described.statusCode >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: described.code, reason: described.message }, 'request rejected');
   reply.code(described.statusCode);
+  const retryAfter = (described.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof retryAfter === 'number' && !reply.hasHeader('retry-after')) reply.header('retry-after', retryAfter);
   if (request.url.startsWith('/v2')) return reply.send({ error: described.message });
+  if (request.url.startsWith('/v1/')) return reply.send(openAIError(described));
   return reply.send({
     error: {
       code: described.code,
@@ -77,4 +80,18 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
       requestId: request.id,
     },
   });
+}
+
+const OPENAI_TYPES: Record<number, string> = {
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  429: 'rate_limit_error',
+};
+
+/** The gateway (`/v1/…`) answers errors in OpenAI's shape, so OpenAI clients raise their usual exceptions. */
+function openAIError(described: ErrorReply) {
+  const type = described.code === 'MP_ERR_BUDGET_EXCEEDED' ? 'insufficient_quota' : (OPENAI_TYPES[described.statusCode] ?? (described.statusCode >= 500 ? 'api_error' : 'invalid_request_error'));
+  const param = Array.isArray(described.details) ? ((described.details as Array<{ path?: string }>)[0]?.path ?? null) : null;
+  return { error: { message: described.message, type, param, code: described.code } };
 }

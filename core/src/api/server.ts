@@ -25,6 +25,7 @@ import { blobRoutes } from './routes/blobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { modelRoutes } from './routes/models.ts';
 import { v2Routes } from './routes/v2.ts';
+import { gatewayRoutes } from './routes/gateway.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { systemRoutes } from './routes/system.ts';
 import type { CoreServices } from '../services.ts';
@@ -136,6 +137,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
         { name: 'access control', description: 'API keys' },
         { name: 'admin', description: 'Audit log, garbage collection' },
         { name: 'inference (V2)', description: 'Open Inference Protocol (KServe V2) with Triton extensions' },
+        { name: 'gateway', description: 'OpenAI-compatible LLM gateway: chat, routing, costs, budgets' },
       ],
       components: {
         securitySchemes: {
@@ -160,6 +162,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
       declared: () => kernel.loaded.config.models.map((m) => m.name),
     }),
   );
+  await app.register(gatewayRoutes({ services, gateway: services.gateway, metering: services.metering, budgets: services.budgets, events: services.events }));
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

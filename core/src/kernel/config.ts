@@ -122,6 +122,72 @@ export const ConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** The OpenAI-compatible LLM gateway (`/v1/chat/completions`). */
+  gateway: z
+    .strictObject({
+      /** Strategy for `model: "auto"` and for routes that name none. */
+      defaultStrategy: z.string().min(1).default('balanced'),
+      /** Output tokens reserved and requested when a call sets no max_tokens. */
+      defaultMaxTokens: z.int().positive().default(1024),
+      /** How many other models a route may fall back to after a 429 / 5xx / timeout before the first token. */
+      maxFallbacks: z.int().min(0).default(2),
+      /** An upstream that has not produced its first token (or whole answer, non-streaming) by then is abandoned. */
+      firstTokenTimeoutMs: z.int().positive().default(30_000),
+      /** LLM versions to register at start (idempotent); an LLM version has no files, only metadata with `llm`. */
+      models: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            version: z.string().min(1),
+            metadata: z.record(z.string(), z.unknown()),
+            status: z.enum(['testing', 'active']).default('active'),
+          }),
+        )
+        .default([]),
+      /** Names clients may put in `model`, each a strategy over a set of models and constraints. */
+      routes: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            strategy: z.string().min(1).optional(),
+            taskType: z.string().min(1).optional(),
+            /** Only these registered models (all LLMs when absent). */
+            models: z.array(z.string().min(1)).optional(),
+            constraints: z
+              .strictObject({
+                maxCostPer1kTokens: z.number().positive().optional(),
+                safetyRequired: z.boolean().optional(),
+                minContextLength: z.int().positive().optional(),
+                requiredTags: z.array(z.string().min(1)).optional(),
+                maxErrorRate: z.number().min(0).max(1).optional(),
+              })
+              .optional(),
+            weights: z.strictObject({ quality: z.number().min(0), cost: z.number().min(0), latency: z.number().min(0), safety: z.number().min(0) }).partial().optional(),
+          }),
+        )
+        .default([]),
+      budgets: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1),
+            scope: z.enum(['global', 'key', 'model']),
+            /** One API key id or model name; without it a key / model budget applies to each one apart. */
+            subject: z.string().min(1).optional(),
+            period: z.enum(['daily', 'monthly']),
+            limitUsd: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d{1,6})?$/, 'a USD amount with at most 6 decimals')]),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  /** Events (model calls, budget thresholds) on `/api/v1/events` and to webhooks. */
+  events: z
+    .strictObject({
+      webhooks: z
+        .array(z.strictObject({ url: z.url(), events: z.array(z.string().min(1)).optional(), secret: z.string().min(1).optional() }))
+        .default([]),
+    })
+    .prefault({}),
   plugins: z.array(PluginEntrySchema).default([]),
 });
 

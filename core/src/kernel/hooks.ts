@@ -16,6 +16,11 @@ export function createHooks(onTap: TapListener = () => {}): ModelplaneHooks {
     beforeRegisterVersion: new AsyncSeriesWaterfallHook(['metadata', 'target'], 'beforeRegisterVersion'),
     versionRegistered: new AsyncParallelHook(['version'], 'versionRegistered'),
     aliasChanged: new AsyncParallelHook(['change'], 'aliasChanged'),
+    modelCallPlanned: new AsyncParallelHook(['call'], 'modelCallPlanned'),
+    modelCallStarted: new AsyncParallelHook(['call'], 'modelCallStarted'),
+    modelCallCompleted: new AsyncParallelHook(['call'], 'modelCallCompleted'),
+    modelCallFailed: new AsyncParallelHook(['call'], 'modelCallFailed'),
+    budgetThresholdCrossed: new AsyncParallelHook(['crossing'], 'budgetThresholdCrossed'),
   };
   let shutdownTaps = 0;
   for (const name of Object.keys(hooks) as HookName[]) {

@@ -1,6 +1,7 @@
 import { formatPath } from '@modelplane/plugin-sdk';
 import { z } from 'zod';
 import { Errors } from '../errors.ts';
+import { LlmMetadata } from '../gateway/llm-metadata.ts';
 
 export const MAX_METADATA_BYTES = 64 * 1024;
 
@@ -40,6 +41,7 @@ export const VersionMetadata = z
     deployment_recommendations: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
     source: z.looseObject({ type: z.string().optional(), uri: z.string().optional() }).optional(),
     lineage: z.looseObject({ parent_version: z.string().optional(), source_uri: z.string().optional() }).optional(),
+    llm: LlmMetadata.optional().describe('For a version that points at a provider model: the LLM gateway routes to it'),
   })
   .meta({ id: 'VersionMetadata' });
 

@@ -35,10 +35,11 @@ export function canonicalVersion(version: string): string {
  * Manifest paths are relative POSIX paths inside the version: no `..`, no absolute paths, no backslashes, no
  * empty segments, no duplicates. Every problem is reported at once.
  */
-export function checkManifestFiles(files: readonly ManifestFile[]): void {
+/** `allowEmpty`: an LLM version points at a provider's model and may have no files of its own. */
+export function checkManifestFiles(files: readonly ManifestFile[], options: { allowEmpty?: boolean } = {}): void {
   const problems: string[] = [];
   const seen = new Set<string>();
-  if (files.length === 0) problems.push('files: a version needs at least one file');
+  if (files.length === 0 && !options.allowEmpty) problems.push('files: a version needs at least one file (only a version with metadata.llm may have none)');
   files.forEach((file, i) => {
     const where = `files[${i}].path`;
     const path = file.path;

@@ -108,7 +108,8 @@ export class Registry {
   async registerVersion(model: string, input: NewVersion, actor: string): Promise<{ record: VersionRecord; created: boolean }> {
     assertModelName(model);
     const version = canonicalVersion(input.version);
-    checkManifestFiles(input.files);
+    const pointsAtProvider = typeof input.metadata === 'object' && input.metadata !== null && 'llm' in input.metadata;
+    checkManifestFiles(input.files, { allowEmpty: pointsAtProvider });
     const validated = validateMetadata(input.metadata);
     const metadata = await this.#hooks.beforeRegisterVersion.promise(validated, { model, version });
     await this.#assertBlobsPresent(input.files);

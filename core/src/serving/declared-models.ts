@@ -33,3 +33,11 @@ export async function loadDeclaredModels(config: Config, configDir: string, regi
     });
   }
 }
+
+/** Registers the LLM versions the config declares under `gateway.models` (idempotent; other metadata → 409). */
+export async function registerDeclaredLlms(config: Config, registry: Registry): Promise<void> {
+  for (const declared of config.gateway.models) {
+    const { record } = await registry.registerVersion(declared.name, { version: declared.version, files: [], metadata: declared.metadata, status: declared.status }, 'config');
+    if (record.status === 'testing' && declared.status === 'active') await registry.setStatus(declared.name, record.version, 'active', 'config');
+  }
+}

@@ -157,7 +157,7 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
           params: NameParams,
           body: z.strictObject({
             version: z.string().describe('Semantic version, e.g. 1.4.0'),
-            files: z.array(FileEntry).min(1).max(10_000),
+            files: z.array(FileEntry).max(10_000).describe("At least one, except for a version with metadata.llm"),
             metadata: z
               .record(z.string(), z.unknown())
               .describe(

@@ -1,0 +1,508 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ChatMessage,
+  type ChatProvider,
+  type ChatRequest,
+  type ChatStreamEvent,
+  type CostProfile,
+  isProviderError,
+  type ModelCallEvent,
+  type ModelplaneHooks,
+  priceUsage,
+  ProviderError,
+  type RankedCandidate,
+  type RouteCandidate,
+  type RouterStrategy,
+  type RouteRequest,
+  type TokenUsage,
+  usdToMicro,
+} from '@modelplane/plugin-sdk';
+import type { Logger } from 'pino';
+import { modelAllowed } from '../auth/scopes.ts';
+import { Errors } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import type { Principal } from '../kernel/container.ts';
+import type { Config } from '../kernel/config.ts';
+import type { Contributions } from '../kernel/contributions.ts';
+import type { Budgets, BudgetDefinition, Reservation } from './budgets.ts';
+import type { LlmCatalog } from './catalog.ts';
+import type { GuardDecision, GuardPipeline } from './guards.ts';
+import type { CostEvent, MeteringStore } from './metering.ts';
+import type { LiveStatsBook } from './stats.ts';
+
+export type GatewayConfig = Config['gateway'];
+type RouteConfig = GatewayConfig['routes'][number];
+
+/** What the HTTP layer hands over: the OpenAI request, already validated, with text-only messages. */
+export interface ChatCall {
+  model: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  user?: string;
+  stream: boolean;
+  principal: Principal;
+  /** The key's own budget (API keys may carry one). */
+  keyBudget?: BudgetDefinition;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+/** How the call was routed, for the response headers and the cost event. */
+export interface Plan {
+  route: string;
+  strategy: string;
+  ranked: readonly RankedCandidate[];
+  messages: ChatMessage[];
+  maxTokens: number;
+  preDecisions: GuardDecision[];
+}
+
+export interface Completion {
+  plan: Plan;
+  candidate: RouteCandidate;
+  text: string;
+  finishReason: string;
+  usage: TokenUsage;
+  costMicroUsd: number;
+  eventId: string;
+  attempts: number;
+  guard?: GuardDecision;
+}
+
+/** One streamed answer after its first token arrived: nothing can fall back any more. */
+export interface OpenStream {
+  plan: Plan;
+  candidate: RouteCandidate;
+  eventId: string;
+  attempts: number;
+  /** Text to send as it is released by the guards; ends with the outcome. */
+  events: AsyncGenerator<{ text: string }, StreamOutcome>;
+}
+
+export type StreamOutcome =
+  | { kind: 'completed'; finishReason: string; usage: TokenUsage; costMicroUsd: number }
+  | { kind: 'blocked'; guard: GuardDecision; usage: TokenUsage; costMicroUsd: number }
+  | { kind: 'failed'; error: ProviderError | Error; usage: TokenUsage; costMicroUsd: number };
+
+/**
+ * Worst-case input tokens: no tokenizer counts more tokens than UTF-8 bytes, plus a few per message for the
+ * chat template. Used for the budget reservation only, so it may overestimate but never under.
+ */
+export function worstCaseInputTokens(messages: readonly ChatMessage[]): number {
+  return messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 8, 8);
+}
+
+/** About four characters a token: for ranking (cost estimates), where a fair guess beats a worst case. */
+function estimatedInputTokens(messages: readonly ChatMessage[]): number {
+  return messages.reduce((n, m) => n + Math.ceil(m.content.length / 4) + 4, 3);
+}
+
+
+export class Gateway {
+  readonly #catalog: LlmCatalog;
+  readonly #stats: LiveStatsBook;
+  readonly #metering: MeteringStore;
+  readonly #budgets: Budgets;
+  readonly #guards: GuardPipeline;
+  readonly #events: EventBus;
+  readonly #hooks: ModelplaneHooks;
+  readonly #contributions: Contributions;
+  readonly #config: GatewayConfig;
+  readonly #logger: Logger;
+  readonly #audit: (entry: { actor: string; action: string; target: string; details?: unknown }) => Promise<void>;
+
+  constructor(deps: {
+    catalog: LlmCatalog;
+    stats: LiveStatsBook;
+    metering: MeteringStore;
+    budgets: Budgets;
+    guards: GuardPipeline;
+    events: EventBus;
+    hooks: ModelplaneHooks;
+    contributions: Contributions;
+    config: GatewayConfig;
+    logger: Logger;
+    audit: (entry: { actor: string; action: string; target: string; details?: unknown }) => Promise<void>;
+  }) {
+    this.#catalog = deps.catalog;
+    this.#stats = deps.stats;
+    this.#metering = deps.metering;
+    this.#budgets = deps.budgets;
+    this.#guards = deps.guards;
+    this.#events = deps.events;
+    this.#hooks = deps.hooks;
+    this.#contributions = deps.contributions;
+    this.#config = deps.config;
+    this.#logger = deps.logger;
+    this.#audit = deps.audit;
+  }
+
+  #strategy(id: string): RouterStrategy {
+    const strategy = this.#contributions.routerStrategy.get(id);
+    if (!strategy) {
+      const known = this.#contributions.routerStrategy.list().map((s) => s.contribution.id);
+      throw new Errors.NoEligibleModel(
+        known.length === 0
+          ? `routing strategy "${id}" is not installed: add the @modelplane/router-strategies plugin to the config`
+          : `routing strategy "${id}" is not installed (installed: ${known.join(', ')})`,
+      );
+    }
+    return strategy;
+  }
+
+  /** Ranks the models for a route (or `auto`) without calling any: `POST /api/v1/models/select` and every call. */
+  async rank(route: RouteConfig, request: Omit<RouteRequest, 'now'>, principal: Principal, limit?: number) {
+    const strategy = this.#strategy(route.strategy ?? this.#config.defaultStrategy);
+    const allowed = (await this.#catalog.list()).filter(
+      (c) => (route.models === undefined || route.models.includes(c.model)) && modelAllowed(principal.models, c.model),
+    );
+    const constraints = { ...route.constraints, ...request.constraints };
+    const weights = { ...route.weights, ...request.weights };
+    const ranking = strategy.rank(
+      allowed,
+      {
+        ...request,
+        ...(request.taskType ?? route.taskType ? { taskType: request.taskType ?? route.taskType } : {}),
+        constraints,
+        weights,
+      },
+      limit === undefined ? {} : { limit },
+    );
+    return ranking;
+  }
+
+  routeConfig(name: string): RouteConfig | undefined {
+    return this.#route(name);
+  }
+
+  #route(name: string): RouteConfig | undefined {
+    if (name === 'auto') return this.#config.routes.find((r) => r.name === 'auto') ?? { name: 'auto' };
+    return this.#config.routes.find((r) => r.name === name);
+  }
+
+  /** Resolves `model` (a route, `auto`, or a registered LLM), runs the pre-guards, ranks the candidates. */
+  async plan(call: ChatCall): Promise<Plan> {
+    const route = this.#route(call.model);
+    let ranked: readonly RankedCandidate[];
+    let strategy: string;
+    const maxTokens = call.maxTokens ?? this.#config.defaultMaxTokens;
+    if (route) {
+      strategy = route.strategy ?? this.#config.defaultStrategy;
+      const ranking = await this.rank(route, { inputTokens: estimatedInputTokens(call.messages), maxOutputTokens: maxTokens }, call.principal, this.#config.maxFallbacks + 1);
+      if (ranking.ranked.length === 0) {
+        const reasons = ranking.excluded.map((e) => `${e.candidate.model}: ${e.reason}`);
+        throw new Errors.NoEligibleModel(
+          `no model can serve route "${route.name}"${reasons.length > 0 ? `: ${reasons.join('; ')}` : ': no LLM models are registered (versions with metadata.llm)'}`,
+          { details: { excluded: ranking.excluded.map((e) => ({ model: e.candidate.model, code: e.code, reason: e.reason })) } },
+        );
+      }
+      ranked = ranking.ranked;
+    } else {
+      const name = call.model.split('@')[0]!;
+      if (!modelAllowed(call.principal.models, name)) throw new Errors.Forbidden(`API key ${call.principal.id} may not access model "${name}"`);
+      let candidate: RouteCandidate | undefined;
+      try {
+        candidate = await this.#catalog.get(call.model);
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) {
+          const routes = ['auto', ...this.#config.routes.map((r) => r.name)];
+          throw new Errors.NotFound(`no model or route "${call.model}": use a registered LLM model, or one of the routes ${routes.join(', ')}`);
+        }
+        throw error;
+      }
+      if (!candidate) throw new Errors.NotAnLlm(`model "${call.model}" is not an LLM: its version has no metadata.llm (tensor models are served on /v2)`);
+      if (!candidate.cost) {
+        throw new Errors.ModelUnpriced(`model "${call.model}" has no cost profile (metadata.llm.cost), so its calls cannot be metered or budgeted; add one`);
+      }
+      strategy = 'explicit';
+      ranked = [{ candidate, score: 1, components: { quality: 1, cost: 1, latency: 1, safety: 1, reliability: 1, estimatedCostMicroUsd: 0, estimatedLatencyMs: 0 }, reasons: ['named in the request'] }];
+    }
+    const context = { model: ranked[0]!.candidate.model, principal: call.principal.id };
+    const guarded = await this.#guards.pre(call.messages, context).catch(async (error: Error & { details?: { decisions?: GuardDecision[] } }) => {
+      await this.#auditGuards(call, context.model, error.details?.decisions ?? []);
+      throw error;
+    });
+    await this.#auditGuards(call, context.model, guarded.decisions);
+    return { route: route?.name ?? call.model, strategy, ranked, messages: guarded.messages, maxTokens, preDecisions: guarded.decisions };
+  }
+
+  async #auditGuards(call: ChatCall, model: string, decisions: readonly GuardDecision[]): Promise<void> {
+    for (const d of decisions) {
+      await this.#audit({ actor: call.principal.id, action: `guard.${d.action}`, target: `model:${model}`, details: { requestId: call.requestId, ...d } });
+    }
+  }
+
+  #emit(type: 'modelCallPlanned' | 'modelCallStarted' | 'modelCallCompleted' | 'modelCallFailed', event: ModelCallEvent): void {
+    const names = { modelCallPlanned: 'model_call.planned', modelCallStarted: 'model_call.started', modelCallCompleted: 'model_call.completed', modelCallFailed: 'model_call.failed' };
+    this.#events.emit(names[type], event);
+    this.#hooks[type].promise(event).catch((error: unknown) => this.#logger.error({ err: error, hook: type }, 'a gateway hook tap failed'));
+  }
+
+  #provider(candidate: RouteCandidate): ChatProvider | undefined {
+    return this.#contributions.provider.get(candidate.provider);
+  }
+
+  #request(plan: Plan, call: ChatCall, candidate: RouteCandidate): ChatRequest {
+    // Leave room in the context window for the prompt; never ask for more than was reserved.
+    return {
+      model: candidate.providerModel ?? candidate.model,
+      messages: plan.messages,
+      maxTokens: plan.maxTokens,
+      ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
+      ...(call.topP === undefined ? {} : { topP: call.topP }),
+      ...(call.stop === undefined ? {} : { stop: call.stop }),
+      ...(call.user === undefined ? {} : { user: call.user }),
+    };
+  }
+
+  #reserve(plan: Plan, call: ChatCall, candidate: RouteCandidate): Reservation {
+    const worst = priceUsage(candidate.cost as CostProfile, { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: plan.maxTokens });
+    return this.#budgets.reserve({
+      principal: call.principal.id,
+      model: candidate.model,
+      worstCaseMicroUsd: worst,
+      ...(call.keyBudget ? { keyBudget: call.keyBudget } : {}),
+    });
+  }
+
+  #callEvent(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, attempt: number, extra: Partial<ModelCallEvent> = {}): ModelCallEvent {
+    return {
+      eventId,
+      requestId: call.requestId,
+      principal: call.principal.id,
+      route: plan.route,
+      strategy: plan.strategy,
+      model: candidate.model,
+      version: candidate.version,
+      provider: candidate.provider,
+      attempt,
+      stream: call.stream,
+      ...extra,
+    };
+  }
+
+  #meter(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, outcome: CostEvent['outcome'], usage: TokenUsage, timing: { started: number; firstToken: number | undefined }, usageEstimated: boolean): number {
+    const cost = priceUsage(candidate.cost as CostProfile, usage);
+    try {
+      this.#metering.record({
+        eventId,
+        time: new Date().toISOString(),
+        requestId: call.requestId,
+        model: candidate.model,
+        version: candidate.version,
+        provider: candidate.provider,
+        providerModel: candidate.providerModel ?? candidate.model,
+        principal: call.principal.id,
+        route: plan.route,
+        strategy: plan.strategy,
+        tokensIn: usage.inputTokens,
+        tokensOut: usage.outputTokens,
+        tokensCached: usage.cachedInputTokens ?? 0,
+        tokensCacheWrite: usage.cacheWriteInputTokens ?? 0,
+        tokensReasoning: usage.reasoningTokens ?? 0,
+        costMicroUsd: cost,
+        priceVersion: (candidate.cost as CostProfile).priceVersion,
+        latencyMs: performance.now() - timing.started,
+        ttftMs: timing.firstToken === undefined ? null : timing.firstToken - timing.started,
+        stream: call.stream,
+        outcome,
+        usageEstimated,
+      });
+    } catch (error) {
+      // The call happened and was paid for; losing its record must not fail the answer, but must be loud.
+      this.#logger.error({ err: error, eventId }, 'could not record a cost event');
+    }
+    return cost;
+  }
+
+  /**
+   * Tries the ranked models in turn. `attempt` does one call and returns its result, or throws: a retryable
+   * ProviderError moves to the next model (cooling a 429'd one down), anything else ends the call.
+   */
+  async #withFallback<T>(plan: Plan, call: ChatCall, attempt: (candidate: RouteCandidate, eventId: string, index: number) => Promise<T>): Promise<T> {
+    const failures: string[] = [];
+    let lastError: ProviderError | undefined;
+    for (const [index, { candidate }] of plan.ranked.entries()) {
+      if (!this.#provider(candidate)) {
+        failures.push(`${candidate.model}: provider "${candidate.provider}" is not installed`);
+        continue;
+      }
+      const eventId = randomUUID();
+      try {
+        return await attempt(candidate, eventId, index + 1);
+      } catch (error) {
+        if (!isProviderError(error) || !error.retryable || call.signal.aborted) throw mapProviderError(error);
+        lastError = error;
+        failures.push(`${candidate.model}: ${error.message}`);
+      }
+    }
+    if (!lastError) throw new Errors.NoProvider(`no installed provider can serve this call: ${failures.join('; ')}`);
+    throw mapProviderError(lastError, failures.length === 1 ? lastError.message : `every model failed: ${failures.join('; ')}`);
+  }
+
+  async complete(call: ChatCall): Promise<Completion> {
+    const plan = await this.plan(call);
+    return this.#withFallback(plan, call, async (candidate, eventId, attempt) => {
+      const reservation = this.#reserve(plan, call, candidate);
+      const timing = { started: performance.now(), firstToken: undefined as number | undefined };
+      this.#emit('modelCallStarted', this.#callEvent(plan, call, candidate, eventId, attempt));
+      const timeout = AbortSignal.timeout(this.#config.firstTokenTimeoutMs);
+      let result;
+      try {
+        result = await this.#provider(candidate)!.chat(this.#request(plan, call, candidate), AbortSignal.any([call.signal, timeout]));
+      } catch (error) {
+        this.#budgets.settle(reservation, 0);
+        const failure = timeout.aborted && !call.signal.aborted ? timeoutError(candidate) : error;
+        this.#failed(plan, call, candidate, eventId, attempt, failure);
+        throw failure;
+      }
+      timing.firstToken = performance.now();
+      const guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
+      await this.#auditGuards(call, candidate.model, guarded.decisions);
+      const cost = this.#meter(plan, call, candidate, eventId, guarded.blocked ? 'blocked' : 'completed', result.usage, timing, false);
+      this.#budgets.settle(reservation, cost);
+      this.#stats.succeeded(candidate.model, timing.firstToken - timing.started, result.usage.outputTokens, 0);
+      this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
+      return {
+        plan,
+        candidate,
+        text: guarded.text,
+        finishReason: guarded.blocked ? 'content_filter' : result.finishReason,
+        usage: result.usage,
+        costMicroUsd: cost,
+        eventId,
+        attempts: attempt,
+        ...(guarded.blocked ? { guard: guarded.blocked } : {}),
+      };
+    });
+  }
+
+  #failed(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, attempt: number, error: unknown): void {
+    const cooldown = isProviderError(error) && error.kind === 'rate-limited' ? (error.retryAfterMs ?? 1000) : undefined;
+    if (!call.signal.aborted) this.#stats.failed(candidate.model, cooldown);
+    this.#emit('modelCallFailed', this.#callEvent(plan, call, candidate, eventId, attempt, { error: (error as Error).message }));
+  }
+
+  /** Opens a stream: falls back until one model produced its first event; from then on it is committed. */
+  async stream(call: ChatCall): Promise<OpenStream> {
+    const plan = await this.plan(call);
+    return this.#withFallback(plan, call, async (candidate, eventId, attempt) => {
+      const reservation = this.#reserve(plan, call, candidate);
+      const timing = { started: performance.now(), firstToken: undefined as number | undefined };
+      this.#emit('modelCallStarted', this.#callEvent(plan, call, candidate, eventId, attempt));
+      const firstToken = new AbortController();
+      const timer = setTimeout(() => firstToken.abort(), this.#config.firstTokenTimeoutMs);
+      const upstream = this.#provider(candidate)!.stream(this.#request(plan, call, candidate), AbortSignal.any([call.signal, firstToken.signal]))[Symbol.asyncIterator]();
+      let first: IteratorResult<ChatStreamEvent>;
+      try {
+        first = await upstream.next();
+      } catch (error) {
+        this.#budgets.settle(reservation, 0);
+        const failure = firstToken.signal.aborted && !call.signal.aborted ? timeoutError(candidate) : error;
+        this.#failed(plan, call, candidate, eventId, attempt, failure);
+        throw failure;
+      } finally {
+        clearTimeout(timer);
+      }
+      timing.firstToken = performance.now();
+      return { plan, candidate, eventId, attempts: attempt, events: this.#relay(plan, call, candidate, eventId, attempt, reservation, timing, first, upstream) };
+    });
+  }
+
+  async *#relay(
+    plan: Plan,
+    call: ChatCall,
+    candidate: RouteCandidate,
+    eventId: string,
+    attempt: number,
+    reservation: Reservation,
+    timing: { started: number; firstToken: number | undefined },
+    first: IteratorResult<ChatStreamEvent>,
+    upstream: AsyncIterator<ChatStreamEvent>,
+  ): AsyncGenerator<{ text: string }, StreamOutcome> {
+    const filter = this.#guards.stream({ model: candidate.model, principal: call.principal.id });
+    let pieces = 0;
+    let received = '';
+    let end: Extract<ChatStreamEvent, { type: 'end' }> | undefined;
+    let failure: Error | undefined;
+    let next = first;
+    try {
+      while (!next.done) {
+        const event = next.value;
+        if (event.type === 'end') {
+          end = event;
+          break;
+        }
+        pieces += 1;
+        received += event.text;
+        const released = filter.push(event.text);
+        if (filter.blocked) break;
+        if (released) yield { text: released };
+        next = await upstream.next();
+      }
+      if (!filter.blocked && !end && !failure) failure = new Error(`${candidate.provider}: the stream ended without its final event`);
+    } catch (error) {
+      failure = error as Error;
+    }
+    if (filter.blocked) await upstream.return?.(undefined);
+    // Text held back for the guards goes out (judged) even when the upstream broke: the client gets all of it, then the error.
+    const tail = !filter.blocked ? await filter.end() : '';
+    if (tail) yield { text: tail };
+    await this.#auditGuards(call, candidate.model, filter.decisions);
+    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
+    const estimated = !end?.usage;
+    const usage = end?.usage ?? { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
+    const outcome = filter.blocked ? 'blocked' : failure ? 'cut' : 'completed';
+    const cost = this.#meter(plan, call, candidate, eventId, outcome, usage, timing, estimated);
+    this.#budgets.settle(reservation, cost);
+    if (failure) {
+      this.#failed(plan, call, candidate, eventId, attempt, failure);
+      return { kind: 'failed', error: failure, usage, costMicroUsd: cost };
+    }
+    this.#stats.succeeded(candidate.model, (timing.firstToken ?? timing.started) - timing.started, usage.outputTokens, performance.now() - (timing.firstToken ?? timing.started));
+    this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
+    if (filter.blocked) return { kind: 'blocked', guard: filter.blocked, usage, costMicroUsd: cost };
+    return { kind: 'completed', finishReason: end!.finishReason, usage, costMicroUsd: cost };
+  }
+
+  models(principal: Principal): Promise<RouteCandidate[]> {
+    return this.#catalog.list().then((all) => all.filter((c) => modelAllowed(principal.models, c.model)));
+  }
+
+  routes(): string[] {
+    return ['auto', ...this.#config.routes.map((r) => r.name).filter((n) => n !== 'auto')];
+  }
+}
+
+function timeoutError(candidate: RouteCandidate): ProviderError {
+  return new ProviderError(candidate.provider, 'timeout', `${candidate.provider}: no answer from ${candidate.model} within the first-token timeout`);
+}
+
+/** A vendor failure as our error: the status tells the client what the vendor said, not a generic 500. */
+export function mapProviderError(error: unknown, message?: string): Error {
+  if (!isProviderError(error)) return error as Error;
+  message ??= error.message;
+  const details = { provider: error.provider, kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }) };
+  switch (error.kind) {
+    case 'rate-limited':
+      return new Errors.UpstreamRateLimited(message, { details: { ...details, retryAfterSeconds: Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)) } });
+    case 'timeout':
+      return new Errors.UpstreamTimeout(message, { details });
+    case 'bad-request':
+      return new Errors.UpstreamRejected(message, { details });
+    default:
+      return new Errors.UpstreamFailed(message, { details });
+  }
+}
+
+export function budgetOfKey(record: { budget: { microUsd: number; period: 'daily' | 'monthly' } | null } | undefined, keyId: string): BudgetDefinition | undefined {
+  if (!record?.budget) return undefined;
+  return { name: `key:${keyId}`, scope: 'key', subject: keyId, period: record.budget.period, limitMicroUsd: record.budget.microUsd };
+}
+
+export function budgetDefinitions(config: GatewayConfig): BudgetDefinition[] {
+  return config.budgets.map((b) => ({ name: b.name, scope: b.scope, ...(b.subject ? { subject: b.subject } : {}), period: b.period, limitMicroUsd: usdToMicro(b.limitUsd) }));
+}

@@ -1,0 +1,127 @@
+/**
+ * LLM providers: the gateway's extension point for calling a hosted (or self-hosted, OpenAI-compatible)
+ * chat model. A provider translates one normalised chat call to its vendor's API and back, and maps the
+ * vendor's failures to `ProviderError` kinds, which decide fallbacks: the gateway tries the next model on
+ * a retryable failure before the first token, never after.
+ */
+import type { Contribution } from './contribution.ts';
+import type { TokenUsage } from './gateway.ts';
+
+export interface ChatMessage {
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  readonly content: string;
+  readonly name?: string;
+}
+
+export interface ChatRequest {
+  /** The model id the vendor knows (`gpt-4o-mini`, `claude-haiku-4-5`). */
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  /** Always set: the gateway reserved budget for at most this many output tokens. */
+  readonly maxTokens: number;
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly stop?: readonly string[];
+  /** End-user id for the vendor's abuse monitoring. */
+  readonly user?: string;
+}
+
+export interface ChatResult {
+  readonly text: string;
+  /** OpenAI's vocabulary: `stop`, `length`, `content_filter`, `tool_calls`. */
+  readonly finishReason: string;
+  readonly usage: TokenUsage;
+  /** The model that answered, as the vendor names it. */
+  readonly model?: string;
+}
+
+export type ChatStreamEvent =
+  | { readonly type: 'text'; readonly text: string }
+  /** The last event of a complete stream. `usage` is absent only when the vendor did not report it. */
+  | { readonly type: 'end'; readonly finishReason: string; readonly usage?: TokenUsage; readonly model?: string };
+
+export type ProviderErrorKind =
+  /** 429: the caller should wait `retryAfterMs`. */
+  | 'rate-limited'
+  /** 5xx, 529 overloaded, or an error event inside a stream. */
+  | 'server'
+  | 'timeout'
+  /** Connection refused or reset, a response cut short. */
+  | 'network'
+  /** 400, 404, 413, 422: the request itself is wrong, another model would refuse it too. */
+  | 'bad-request'
+  /** 401, 403: our credentials for this vendor. */
+  | 'auth';
+
+const RETRYABLE: ReadonlySet<ProviderErrorKind> = new Set(['rate-limited', 'server', 'timeout', 'network']);
+
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind;
+  /** The vendor's HTTP status, when there was one. */
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly provider: string;
+
+  constructor(provider: string, kind: ProviderErrorKind, message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProviderError';
+    this.provider = provider;
+    this.kind = kind;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  /** Worth trying another model (or the same one later). */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.kind);
+  }
+}
+
+export function isProviderError(error: unknown): error is ProviderError {
+  return error instanceof Error && error.name === 'ProviderError' && typeof (error as ProviderError).kind === 'string';
+}
+
+/** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date); undefined when neither parses. */
+export function retryAfterMs(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface ChatProvider extends Contribution {
+  readonly description?: string;
+  chat(request: ChatRequest, signal: AbortSignal): Promise<ChatResult>;
+  /** Throws ProviderError before the first event for a refused call; may throw one later for a cut stream. */
+  stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+}
+
+/**
+ * A ProviderError from whatever a vendor SDK threw. Both official SDKs (openai, @anthropic-ai/sdk) throw
+ * APIError subclasses carrying `status` and `headers`; an error event inside a stream arrives as one without
+ * a status but with the vendor's `error` body; connection failures and timeouts have their own classes.
+ * A caller's own abort is returned unchanged: it is not the vendor's failure.
+ */
+export function toProviderError(provider: string, error: unknown): Error {
+  if (isProviderError(error)) return error;
+  if (!(error instanceof Error)) return new ProviderError(provider, 'network', String(error));
+  const className = error.constructor.name;
+  if (error.name === 'AbortError' || className === 'APIUserAbortError') return error;
+  const api = error as Error & { status?: unknown; headers?: { get(name: string): string | null }; error?: unknown };
+  const message = `${provider}: ${error.message}`;
+  if (className.includes('Timeout')) return new ProviderError(provider, 'timeout', message, { cause: error });
+  if (typeof api.status === 'number') {
+    const status = api.status;
+    const kind: ProviderErrorKind =
+      status === 429 ? 'rate-limited' : status >= 500 ? 'server' : status === 401 || status === 403 ? 'auth' : 'bad-request';
+    const wait = retryAfterMs(api.headers);
+    return new ProviderError(provider, kind, message, { status, cause: error, ...(wait === undefined ? {} : { retryAfterMs: wait }) });
+  }
+  if (api.error !== undefined && api.error !== null) return new ProviderError(provider, 'server', message, { cause: error });
+  return new ProviderError(provider, 'network', message, { cause: error });
+}
