@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import util from 'node:util';
 import type { PluginLogger } from '@modelplane/plugin-sdk';
 import type * as tfjs from '@tensorflow/tfjs';
 import { BACKENDS, type BackendChoice } from './options.ts';
@@ -8,11 +9,15 @@ export type Tf = typeof tfjs;
 
 /** What a native backend adds: SavedModel loading through the TensorFlow C library. */
 export interface TfNode {
+  getMetaGraphsFromSavedModel(path: string): Promise<Array<{ tags: string[]; signatureDefs: Record<string, SignatureDef> }>>;
   loadSavedModel(path: string, tags?: string[], signature?: string): Promise<SavedModel>;
 }
+/** A SavedModel signature: tensors by signature key. Dimensions come as numbers or as protobuf `Dim` messages. */
+export interface SignatureDef {
+  inputs: Record<string, { dtype: string; shape?: unknown[] }>;
+  outputs: Record<string, { dtype: string; shape?: unknown[] }>;
+}
 export interface SavedModel {
-  readonly inputs: Array<{ name: string; shape?: number[]; dtype: string }>;
-  readonly outputs: Array<{ name: string; shape?: number[]; dtype: string }>;
   predict(inputs: Record<string, tfjs.Tensor>): unknown;
   dispose(): void;
 }
@@ -58,6 +63,16 @@ async function activate(tf: Tf, name: string): Promise<void> {
   tf.enableProdMode();
 }
 
+/**
+ * tfjs-node 4.22 (the latest) calls `util.isNullOrUndefined` and `util.isArray`, which Node 23 removed, on every op
+ * with attributes; put them back before it loads, or its first matMul throws "isNullOrUndefined is not a function".
+ */
+function restoreLegacyUtil(): void {
+  const legacy = util as unknown as Record<string, unknown>;
+  legacy.isNullOrUndefined ??= (value: unknown) => value === null || value === undefined;
+  legacy.isArray ??= Array.isArray;
+}
+
 async function tryBackend(choice: BackendChoice, importer: Importer): Promise<Omit<Backend, 'skipped'>> {
   const base = { choice, package: PACKAGE[choice] };
   if (choice === 'node-gpu' || choice === 'node') {
@@ -65,6 +80,7 @@ async function tryBackend(choice: BackendChoice, importer: Importer): Promise<Om
     if (choice === 'node-gpu' && process.platform === 'linux' && !existsSync('/proc/driver/nvidia/version')) {
       throw new Error('no NVIDIA driver is loaded on this machine');
     }
+    restoreLegacyUtil();
     const tf = (await importer(PACKAGE[choice])) as Tf & { node?: TfNode };
     await activate(tf, 'tensorflow');
     return { ...base, tf, tfBackend: tf.getBackend(), device: choice === 'node-gpu' ? 'cuda' : 'cpu', ...(tf.node ? { node: tf.node } : {}) };
@@ -81,17 +97,26 @@ async function tryBackend(choice: BackendChoice, importer: Importer): Promise<Om
   return { ...base, tf, tfBackend: tf.getBackend(), device: 'cpu' };
 }
 
+/** The backend this process activated; TF.js's engine is global, so this is too. */
+let active: Backend | undefined;
+
 /**
  * Picks the backend: the one asked for (which must load), or the first of node-gpu → node → wasm → cpu that does.
  * Each preferred backend that could not load is logged once, here, with its reason. TF.js keeps one active backend
  * per process, so this runs once, at plugin setup.
  */
 export async function chooseBackend(wanted: 'auto' | BackendChoice, logger: PluginLogger, importer: Importer = importModule): Promise<Backend> {
+  // Switching would move every loaded model's weights to another backend behind its back (and make reports lie).
+  if (active) {
+    if (wanted === 'auto' || wanted === active.choice) return active;
+    throw new Error(`the ${wanted} backend was asked for (option backend), but TF.js already runs on ${active.choice} in this process and has one backend per process`);
+  }
   const candidates = wanted === 'auto' ? BACKENDS : [wanted];
   const skipped: Backend['skipped'] = [];
   for (const choice of candidates) {
     try {
       const backend = { ...(await tryBackend(choice, importer)), skipped };
+      active = backend;
       logger.info({ backend: choice, tfBackend: backend.tfBackend, device: backend.device, ...backend.wasm }, `TF.js runs on the ${choice} backend`);
       return backend;
     } catch (error) {

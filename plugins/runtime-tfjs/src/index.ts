@@ -29,7 +29,13 @@ async function loadSavedModel(backend: Backend, request: RuntimeLoadRequest, dir
       mkdirSync(dirname(target), { recursive: true });
       await writeFile(target, await readAll(request.openFile(file.path), request.signal), { flag: 'wx', mode: 0o600 });
     }
-    return savedModelExecutable(await backend.node!.loadSavedModel(folder, tags, signature), `${prefix}saved_model.pb`);
+    const node = backend.node!;
+    const metaGraph = (await node.getMetaGraphsFromSavedModel(folder)).find((m) => tags.every((tag) => m.tags.includes(tag)));
+    const signatureDef = metaGraph?.signatureDefs[signature];
+    if (!signatureDef) {
+      throw new UnservableModel(`${prefix}saved_model.pb has no signature "${signature}" under tags ${JSON.stringify(tags)} (options savedModelTags, signatureKey)`);
+    }
+    return savedModelExecutable(await node.loadSavedModel(folder, tags, signature), signatureDef, `${prefix}saved_model.pb`);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
@@ -57,6 +63,7 @@ async function loadModel(backend: Backend, defaults: Partial<TfjsOptions>, reque
     try {
       model = await loadSavedModel(backend, request, savedDir, options.savedModelTags, options.signatureKey);
     } catch (error) {
+      if (error instanceof UnservableModel) throw error;
       throw new UnservableModel(`TensorFlow could not load the SavedModel in ${savedDir}: ${(error as Error).message}`, { cause: error });
     }
     details = { format: 'saved-model', savedModelDir: savedDir, tags: options.savedModelTags, signatureKey: options.signatureKey };

@@ -1,7 +1,7 @@
 import type { Datatype, TensorSpec } from '@modelplane/plugin-sdk';
 import { UnservableModel } from '@modelplane/plugin-sdk';
 import type { GraphModel, LayersModel, NamedTensorMap, Tensor } from '@tensorflow/tfjs';
-import type { SavedModel, Tf } from './backends.ts';
+import type { SavedModel, SignatureDef, Tf } from './backends.ts';
 
 /** TF.js dtypes the Open Inference Protocol carries; TF.js has no 8/16/64-bit integers or FP16/FP64. */
 export const FROM_TFJS: Readonly<Record<string, Datatype>> = { float32: 'FP32', int32: 'INT32', bool: 'BOOL', string: 'BYTES' };
@@ -81,19 +81,20 @@ export async function graphExecutable(tf: Tf, model: GraphModel, modelFile: stri
   return { inputs, outputs, run, async: needsAsync, dispose: () => model.dispose() };
 }
 
-/** A SavedModel through tfjs-node's TensorFlow session; signature keys name its tensors. */
-export function savedModelExecutable(model: SavedModel, modelFile: string): Executable {
-  const inputs = model.inputs.map((info) => specOf(modelFile, 'input', info.name, info.dtype, info.shape));
-  const outputs = model.outputs.map((info) => specOf(modelFile, 'output', info.name, info.dtype, info.shape));
+/** tfjs-node reports SavedModel dimensions as protobuf `Dim` messages (-1: unknown); plain numbers are taken as is. */
+const dimsOf = (shape: unknown[] | undefined) => shape?.map((d) => (typeof d === 'number' ? d : Number((d as { getSize?(): unknown }).getSize?.() ?? -1)));
+
+/** A SavedModel through tfjs-node's TensorFlow session; its tensors are named by their signature keys. */
+export function savedModelExecutable(model: SavedModel, signature: SignatureDef, modelFile: string): Executable {
+  const inputs = Object.entries(signature.inputs).map(([name, info]) => specOf(modelFile, 'input', name, info.dtype, dimsOf(info.shape)));
+  const outputs = Object.entries(signature.outputs).map(([name, info]) => specOf(modelFile, 'output', name, info.dtype, dimsOf(info.shape)));
   return {
     inputs,
     outputs,
     run: (feeds, wanted) => {
       const result = model.predict(feeds) as Tensor | Tensor[] | NamedTensorMap;
-      if (Array.isArray(result) || (result as Tensor).dataId !== undefined) {
-        const all = asList(result as Tensor | Tensor[]);
-        return wanted.map((name) => all[outputs.findIndex((o) => o.name === name)]!);
-      }
+      if (Array.isArray(result)) return wanted.map((name) => result[outputs.findIndex((o) => o.name === name)]!);
+      if ((result as Tensor).dataId !== undefined) return [result as Tensor];
       return wanted.map((name) => (result as NamedTensorMap)[name]!);
     },
     async: false,

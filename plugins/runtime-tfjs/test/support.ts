@@ -20,11 +20,12 @@ const reference = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf
   tolerance: number;
 };
 
-/** The seed 001 classifier as one of the committed TF.js formats (`layers` or `graph`), with its float64 reference. */
-export function seedClassifier(format: 'layers' | 'graph', options: Record<string, unknown> = {}): RuntimeFixture {
+/** The seed 001 classifier in one of the committed formats, with its float64 reference. */
+export function seedClassifier(format: 'layers' | 'graph' | 'saved_model', options: Record<string, unknown> = {}): RuntimeFixture {
+  const names = { layers: 'LayersModel', graph: 'GraphModel', saved_model: 'SavedModel' };
   return {
-    name: `ids-keras ${format === 'layers' ? 'LayersModel' : 'GraphModel'}`,
-    load: loadRequestFromDirectory(join(fixtures, format), { framework: 'tfjs', options }),
+    name: `ids-keras ${names[format]}`,
+    load: loadRequestFromDirectory(join(fixtures, format), { framework: format === 'saved_model' ? 'tensorflow' : 'tfjs', options }),
     input: [fromJsonData('features', 'FP32', reference.inputs.features.shape, reference.inputs.features.data)],
     expected: { outputs: reference.outputs, tolerance: reference.tolerance },
     batchable: true,

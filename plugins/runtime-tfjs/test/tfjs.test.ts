@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRequestFromDirectory, type RuntimePlugin, runtimeConformance, zeroTensor } from '@modelplane/plugin-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import plugin, { chooseBackend, createTfjsRuntime, type Importer, TfjsOptions } from '../src/index.ts';
-import { fixtures, logged, logger, seedClassifier } from './support.ts';
+import plugin, { chooseBackend, createTfjsRuntime, TfjsOptions } from '../src/index.ts';
+import { fixtures, logger, seedClassifier } from './support.ts';
 
 // The default: whichever backend loads first here. Without tfjs-node installed (npm cannot fetch its library on this
 // network, see docs/runtimes/tfjs.md), that is WASM.
 const runtime = await createTfjsRuntime(TfjsOptions.parse({}), logger);
 const cases = [seedClassifier('layers'), seedClassifier('graph')];
 const [layers, graph] = cases as [(typeof cases)[0], (typeof cases)[0]];
+// SavedModels need the TensorFlow C library: only tfjs-node(-gpu) loads them (scripts/tfjs-node-from-pypi.sh builds one).
+const native = runtime.describe().savedModel === true;
 
 describe(`runtime-tfjs conformance (${String(runtime.describe().backend)} backend)`, () => {
-  for (const check of runtimeConformance(runtime, cases)) it(check.name, check.run);
+  for (const check of runtimeConformance(runtime, native ? [...cases, seedClassifier('saved_model')] : cases)) it(check.name, check.run);
 });
 
 describe('runtime-tfjs backend choice', () => {
@@ -26,37 +28,16 @@ describe('runtime-tfjs backend choice', () => {
     }
   });
 
-  it('falls through absent and broken backends in order, logging each reason once', async () => {
-    logged.length = 0;
-    const tried: string[] = [];
-    const importer: Importer = async (specifier) => {
-      tried.push(specifier);
-      if (specifier === '@tensorflow/tfjs-node-gpu') throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
-      if (specifier === '@tensorflow/tfjs-node') throw new Error('libtensorflow.so.2: cannot open shared object file\n  at dlopen');
-      return import(specifier);
-    };
-    const realGpu = process.platform === 'linux';
-    const backend = await chooseBackend('auto', logger, importer);
-    expect(backend.choice).toBe('wasm');
-    expect(backend.skipped[1]).toEqual({ backend: 'node', reason: '@tensorflow/tfjs-node failed to load: libtensorflow.so.2: cannot open shared object file' });
-    // On Linux without a driver node-gpu is refused before its import; elsewhere its import fails as "not installed".
-    expect(backend.skipped[0]!.reason).toMatch(realGpu ? /no NVIDIA driver|is not installed/ : /is not installed/);
-    expect(logged.filter((l) => /unavailable, trying the next/.test(l.msg ?? ''))).toHaveLength(2);
-    expect(logged.at(-1)!.msg).toBe('TF.js runs on the wasm backend');
-    expect(tried).toContain('@tensorflow/tfjs-node');
-  });
-
-  it('fails setup when a forced backend cannot run, naming it and the reason', async () => {
-    const missing: Importer = async (specifier) => {
-      throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
-    };
-    await expect(chooseBackend('node', logger, missing)).rejects.toThrow('the node backend was asked for (option backend) but cannot run here: @tensorflow/tfjs-node is not installed');
+  it('keeps one backend per process: auto answers the active one, another forced one is refused', async () => {
+    expect(await chooseBackend('auto', logger)).toBe(runtime.backend);
+    const other = runtime.backend.choice === 'cpu' ? 'wasm' : 'cpu';
+    await expect(chooseBackend(other, logger)).rejects.toThrow(`TF.js already runs on ${runtime.backend.choice} in this process`);
   });
 
   it('registers the tfjs runtime from its plugin', async () => {
     const registered: RuntimePlugin[] = [];
-    await plugin.setup({ name: plugin.name, logger, options: TfjsOptions.parse({ backend: 'wasm' }), register: { runtime: (r: RuntimePlugin) => registered.push(r) } } as never);
-    expect(registered.map((r) => [r.id, r.frameworks, r.devices])).toEqual([['tfjs', ['tfjs', 'tensorflow', 'keras'], ['cpu']]]);
+    await plugin.setup({ name: plugin.name, logger, options: TfjsOptions.parse({}), register: { runtime: (r: RuntimePlugin) => registered.push(r) } } as never);
+    expect(registered.map((r) => [r.id, r.frameworks, r.devices])).toEqual([['tfjs', ['tfjs', 'tensorflow', 'keras'], [runtime.backend.device]]]);
   });
 });
 
@@ -114,8 +95,19 @@ describe('runtime-tfjs refusals', () => {
     return loadRequestFromDirectory(root, { framework: 'tensorflow' });
   };
 
-  it('explains how to convert a SavedModel when the backend cannot run one', async () => {
-    if (runtime.describe().savedModel) return; // a native backend loads SavedModels instead
+  it.runIf(native)('serves a SavedModel by its signature keys on a native backend', async () => {
+    const saved = seedClassifier('saved_model');
+    const instance = await runtime.load(saved.load);
+    expect(instance.signature).toEqual({
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 64] }],
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 13] }],
+    });
+    expect(instance.describe?.()).toMatchObject({ backend: expect.stringMatching(/^node/), format: 'saved-model', signatureKey: 'serving_default' });
+    await expect(runtime.load({ ...saved.load, options: { signatureKey: 'nope' } })).rejects.toMatchObject({ code: 'MP_ERR_UNSERVABLE_MODEL', message: expect.stringContaining('no signature "nope"') });
+    await instance.dispose();
+  });
+
+  it.skipIf(native)('explains how to convert a SavedModel when the backend cannot run one', async () => {
     const load = folder('saved', { 'saved_model.pb': 'x', 'variables/variables.index': 'x' });
     await expect(runtime.load(load)).rejects.toMatchObject({
       code: 'MP_ERR_UNSERVABLE_MODEL',
