@@ -14,14 +14,20 @@ python=${MODELPLANE_PYTHON:-python3}
 cache=${MODELPLANE_PY_CACHE:-$HOME/.cache/modelplane}
 dir="$cache/tfjs-node-$tfjs_version-tf$tf_version"
 node="$root/node_modules/.bin/node"
-# Node's headers, for node-gyp, come with the `node` npm package the repo pins (node-gyp would download them).
-nodedir=
-for candidate in "$root"/node_modules/node/node_modules/node-*-*; do
-  [ -f "$candidate/include/node/node_api.h" ] && nodedir=$candidate
-done
-[ -n "$nodedir" ] || { echo "no Node headers under $root/node_modules/node (run npm ci first)" >&2; exit 1; }
 
 if [ ! -f "$dir/.complete" ]; then
+  # Node's headers, for node-gyp (which would download them): from the node-<os>-<arch> npm package that the pinned
+  # `node` package installs, or the same package fetched from npm when an `npm install` pruned it.
+  nodedir=
+  for candidate in "$root"/node_modules/node/node_modules/node-*-*; do
+    [ -f "$candidate/include/node/node_api.h" ] && nodedir=$candidate
+  done
+  if [ -z "$nodedir" ]; then
+    platform=$("$node" -p '`node-${process.platform}-${process.arch}@${process.versions.node}`')
+    mkdir -p "$cache/node-headers" && (cd "$cache/node-headers" && echo '{"private":true}' > package.json &&
+      npm install --ignore-scripts --no-audit --no-fund --loglevel=error "$platform" >&2)
+    nodedir="$cache/node-headers/node_modules/${platform%@*}"
+  fi
   rm -rf "$dir" && mkdir -p "$dir/wheel"
   echo "downloading tensorflow-cpu $tf_version from PyPI (~275 MB)" >&2
   "$python" -m pip download --quiet --no-deps --only-binary=:all: "tensorflow-cpu==$tf_version" -d "$dir/wheel"
