@@ -82,6 +82,11 @@ export interface RuntimePlugin extends Contribution {
   readonly frameworks: readonly string[];
   readonly devices: readonly string[];
   load(request: RuntimeLoadRequest): Promise<ModelInstance>;
+  /**
+   * Runtime-wide details chosen at setup (backend, device, library version), shown with the plugin in
+   * `GET /api/v1/plugins`; JSON-serialisable. Per-model details belong in `ModelInstance.describe`.
+   */
+  describe?(): Record<string, unknown>;
 }
 
 /**

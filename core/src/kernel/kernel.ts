@@ -36,6 +36,8 @@ export interface LoadedPlugin {
   /** Index in the config's `plugins` list. */
   configIndex?: number;
   contributions: Partial<Record<ExtensionPointName, string[]>>;
+  /** What each runtime it registered says about itself (`RuntimePlugin.describe`), by runtime id. */
+  runtimes?: Record<string, Record<string, unknown>>;
   hooks: HookName[];
 }
 
@@ -116,6 +118,7 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       ...(plugin.description ? { description: plugin.description } : {}),
       ...extra,
       contributions: contributionsOf(contributions, plugin.name),
+      ...runtimeDetails(contributions, plugin.name),
       hooks: [...(tapsByPlugin.get(plugin.name) ?? [])],
     };
     plugins.push(record);
@@ -155,6 +158,15 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
       }
     },
   });
+}
+
+/** Runtime-wide details (a TF.js backend, say) are fixed once setup has run, so they are read then. */
+function runtimeDetails(contributions: Contributions, plugin: string): Pick<LoadedPlugin, 'runtimes'> {
+  const described = contributions.runtime
+    .list()
+    .filter((entry) => entry.plugin === plugin && typeof entry.contribution.describe === 'function')
+    .map((entry) => [entry.contribution.id, entry.contribution.describe!()] as const);
+  return described.length > 0 ? { runtimes: Object.fromEntries(described) } : {};
 }
 
 function describeSource(plugin: Partial<LoadedPlugin>): string {

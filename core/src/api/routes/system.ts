@@ -15,6 +15,10 @@ const PluginInfo = z
     package: z.object({ spec: z.string(), name: z.string(), version: z.string(), dir: z.string() }).optional(),
     configIndex: z.number().int().optional(),
     contributions: z.partialRecord(z.enum(EXTENSION_POINTS), z.array(z.string())),
+    runtimes: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('What each runtime this plugin registered reports about itself, by runtime id (e.g. the TF.js backend in use)'),
     hooks: z.array(z.string()),
   })
   .meta({ id: 'PluginInfo' });
