@@ -51,3 +51,9 @@ export {
 export type { NumericDatatype } from './tensors.ts';
 export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
 export type { ConformanceOptions } from './conformance/runtime.ts';
+export { scannerConformance, scanTargetFromBytes } from './conformance/scanner.ts';
+export type { ScannerFixture } from './conformance/scanner.ts';
+export { routerStrategyConformance, sampleCandidates } from './conformance/router.ts';
+export type { RouterConformanceOptions } from './conformance/router.ts';
+export { guardConformance } from './conformance/guard.ts';
+export type { GuardSamples } from './conformance/guard.ts';
