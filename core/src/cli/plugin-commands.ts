@@ -81,6 +81,30 @@ async function readText(path: string): Promise<string> {
   return existsSync(path) ? readFile(path, 'utf8') : '';
 }
 
+function configProblems(text: string, path: string): string[] {
+  try {
+    resolveConfig(parseConfigText(text, path), { path });
+    return [];
+  } catch (error) {
+    const details = (error as { details?: unknown }).details;
+    return Array.isArray(details) ? details.map((p: { path?: string; message: string }) => `${p.path ?? ''}: ${p.message}`) : [(error as Error).message];
+  }
+}
+
+/**
+ * Validates an edited config. Only problems the edit introduced refuse it: a config that already needs, say, an
+ * environment variable set only where the server runs is not the edit's fault, and is reported as a note.
+ */
+function checkEditedConfig(before: string, after: string, path: string): string[] {
+  const old = new Set(configProblems(before, path));
+  const problems = configProblems(after, path);
+  const introduced = problems.filter((p) => !old.has(p));
+  if (introduced.length > 0) {
+    throw new Errors.ConfigInvalid(`the edited ${path} would be invalid:\n${introduced.map((p) => `  ${p}`).join('\n')}`, { details: introduced });
+  }
+  return problems.length > 0 ? [`${path} has problems this command did not cause:\n${problems.map((p) => `  ${p}`).join('\n')}`] : [];
+}
+
 export interface AddResult {
   name: string;
   version: string;
@@ -99,10 +123,10 @@ export async function addPlugin(spec: string, configFile?: string): Promise<AddR
   // The new config is built and validated before anything is installed or written.
   const before = await readText(configPath);
   const edit = editConfigPlugins(before, configPath, 'add', manifest.name);
-  const next = resolveConfig(parseConfigText(edit.text, configPath), { path: configPath }).config;
-  const index = next.plugins.findIndex((entry) => (typeof entry === 'string' ? entry : entry.package) === manifest.name);
+  const notes = checkEditedConfig(before, edit.text, configPath);
+  const raw = parseConfigText(edit.text, configPath) as { plugins?: Array<string | { package?: string }> };
+  const index = (raw.plugins ?? []).findIndex((entry) => (typeof entry === 'string' ? entry : entry.package) === manifest.name);
 
-  const notes: string[] = [];
   if (!existsSync(resolve(projectDir, 'package.json'))) {
     // Without one, npm would install into the nearest parent project instead.
     await writeFile(resolve(projectDir, 'package.json'), '{\n  "private": true\n}\n');
@@ -137,7 +161,7 @@ export async function removePlugin(name: string, configFile?: string): Promise<{
   const projectDir = dirname(configPath);
   const edit = editConfigPlugins(await readText(configPath), configPath, 'remove', name);
   if (edit.changed) {
-    resolveConfig(parseConfigText(edit.text, configPath), { path: configPath });
+    checkEditedConfig(await readText(configPath), edit.text, configPath);
     await writeFile(configPath, edit.text);
   }
   const pkgJson = resolve(projectDir, 'package.json');
@@ -157,10 +181,28 @@ export interface SearchHit {
   description?: string;
 }
 
-export async function searchPlugins(text: string[], cwd = process.cwd()): Promise<SearchHit[]> {
-  const result = await npm(['search', 'keywords:modelplane-plugin', ...text, '--json'], cwd);
+type RawHit = SearchHit & { keywords?: string[]; 'dist-tags'?: { latest?: string } };
+
+async function npmSearch(terms: string[], cwd: string): Promise<RawHit[]> {
+  const result = await npm(['search', ...terms, '--searchlimit', '100', '--json'], cwd);
   if (result.code !== 0) throw new Errors.NpmFailed(`npm search failed:\n${result.stderr.trim()}`);
-  return result.stdout.trim() === '' ? [] : (JSON.parse(result.stdout) as SearchHit[]);
+  return result.stdout.trim() === '' ? [] : (JSON.parse(result.stdout) as RawHit[]);
+}
+
+/**
+ * Plugins by keyword. npmjs understands the `keywords:` qualifier; registries that do not (Verdaccio) find nothing
+ * with it, so we then search the plain text and keep the packages carrying the keyword ourselves.
+ */
+export async function searchPlugins(text: string[], cwd = process.cwd()): Promise<SearchHit[]> {
+  let hits = await npmSearch(['keywords:modelplane-plugin', ...text], cwd);
+  if (hits.length === 0) {
+    hits = (await npmSearch(text.length > 0 ? text : ['modelplane-plugin'], cwd)).filter((hit) => hit.keywords?.includes('modelplane-plugin'));
+  }
+  return hits.map((hit) => ({
+    name: hit.name,
+    version: hit.version ?? hit['dist-tags']?.latest ?? '',
+    ...(hit.description ? { description: hit.description } : {}),
+  }));
 }
 
 export function addPluginCommands(plugins: Command, configHelp: string): void {
