@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { EXTENSION_POINTS } from '@modelplane/plugin-sdk';
 import type { Command } from 'commander';
 import { Errors } from '../errors.ts';
 import { parseConfigText, resolveConfig } from '../kernel/config.ts';
@@ -67,6 +68,12 @@ export function checkRegistryManifest(manifest: RegistryManifest): void {
       `${manifest.name}@${manifest.version} is not a Modelplane plugin: its package.json has no "modelplane": { "apiVersion" } field${keyword}`,
       { details: { plugin: manifest.name } },
     );
+  }
+  const unknown = (manifest.modelplane?.kinds ?? []).filter((kind) => !(EXTENSION_POINTS as readonly string[]).includes(kind));
+  if (unknown.length > 0) {
+    throw new Errors.NotAPlugin(`${manifest.name}@${manifest.version} declares unknown kinds ${unknown.join(', ')}; known: ${EXTENSION_POINTS.join(', ')}`, {
+      details: { plugin: manifest.name, unknown },
+    });
   }
   assertApiCompatible(manifest.name, manifest.version, apiVersion);
 }
