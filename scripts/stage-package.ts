@@ -4,6 +4,7 @@
  * `.ts` entry points (as the workspaces are, so the repository runs without a build) would not load once installed.
  *
  *   node scripts/stage-package.ts plugin-sdk /tmp/stage/plugin-sdk && npm publish /tmp/stage/plugin-sdk
+ *   node scripts/stage-package.ts packages/create-modelplane-plugin /tmp/stage/create templates=templates
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,11 @@ function toDist(target: Exports): Exports {
   return { types: `${base}.d.ts`, default: `${base}.js` };
 }
 
-export function stagePackage(packageDir: string, outDir: string): string {
+/**
+ * `extra` copies more folders into the stage and the package's `files` (the scaffolder ships the repository's
+ * `templates/`); a `bin/` folder is always copied, since bins are plain JavaScript that pick `dist/` when present.
+ */
+export function stagePackage(packageDir: string, outDir: string, extra: Record<string, string> = {}): string {
   const dir = resolve(packageDir);
   const out = resolve(outDir);
   mkdirSync(out, { recursive: true });
@@ -27,7 +32,9 @@ export function stagePackage(packageDir: string, outDir: string): string {
   execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { stdio: 'inherit' });
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
   pkg.exports = toDist(pkg.exports as Exports);
-  pkg.files = ['dist'];
+  const copies: Record<string, string> = { ...(existsSync(join(dir, 'bin')) ? { bin: join(dir, 'bin') } : {}), ...extra };
+  for (const [name, from] of Object.entries(copies)) cpSync(from, join(out, name), { recursive: true });
+  pkg.files = ['dist', ...Object.keys(copies)];
   delete pkg.scripts;
   writeFileSync(join(out, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   for (const file of ['README.md', 'LICENSE']) if (existsSync(join(dir, file))) cpSync(join(dir, file), join(out, file));
@@ -35,10 +42,11 @@ export function stagePackage(packageDir: string, outDir: string): string {
 }
 
 if (import.meta.main) {
-  const [packageDir, outDir] = process.argv.slice(2);
+  const [packageDir, outDir, ...copies] = process.argv.slice(2);
   if (!packageDir || !outDir) {
     console.error('usage: node scripts/stage-package.ts <package-dir> <out-dir>');
     process.exit(1);
   }
-  console.log(stagePackage(packageDir, outDir));
+  // Extra arguments are name=path pairs: `templates=templates`.
+  console.log(stagePackage(packageDir, outDir, Object.fromEntries(copies.map((c) => c.split('=') as [string, string]))));
 }

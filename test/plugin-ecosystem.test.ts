@@ -67,6 +67,8 @@ beforeAll(async () => {
   const publish = (dir: string) => ok('npm', ['publish', '--registry', registry!.url, '--ignore-scripts'], dir);
   await publish(join(repoRoot, 'node_modules', 'zod'));
   await publish(stagePackage(join(repoRoot, 'plugin-sdk'), join(tmp, 'stage', 'plugin-sdk')));
+  // The scaffolder, with the templates inside, so `npm create modelplane-plugin` runs from the registry.
+  await publish(stagePackage(join(repoRoot, 'packages', 'create-modelplane-plugin'), join(tmp, 'stage', 'create'), { templates: join(repoRoot, 'templates') }));
 }, 120_000);
 
 afterAll(async () => {
@@ -101,11 +103,12 @@ describe('plugin ecosystem against a real npm registry', () => {
     if (!registry) return ctx.skip();
     const started = performance.now();
 
-    // Scaffold from the template and run the plugin's own tests. Verdaccio has no uplinks, so the plugin's
-    // devDependencies (vitest, typescript, the SDK) come from this repository's node_modules, linked in.
+    // Scaffold from the template with `npm create`, the scaffolder coming from the registry, and run the plugin's own
+    // tests. Verdaccio has no uplinks, so the plugin's devDependencies (vitest, typescript, the SDK) come from this
+    // repository's node_modules, linked in.
     const pluginDir = join(tmp, 'modelplane-plugin-tiny-linear');
-    const created = await ok(node, [cli, 'create', 'plugin', 'tiny-linear', '--template', 'runtime', '--dir', pluginDir], tmp);
-    expect(created).toContain('Created modelplane-plugin-tiny-linear');
+    const created = await ok('npm', ['create', '--yes', '--registry', registry.url, 'modelplane-plugin@latest', '--', 'tiny-linear', '--template', 'runtime'], tmp);
+    expect(created).toContain(`Created modelplane-plugin-tiny-linear in ${pluginDir}`);
     symlinkSync(join(repoRoot, 'node_modules'), join(pluginDir, 'node_modules'));
     expect(await ok(node, [join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=dot'], pluginDir)).toMatch(/Tests\s+\d+ passed/);
     await ok('npm', ['publish', '--registry', registry.url], pluginDir);
