@@ -162,6 +162,11 @@ describe('plugin ecosystem against a real npm registry', () => {
       server.kill('SIGTERM');
       await exited;
     }
+
+    const removed = await ok(node, [cli, 'plugins', 'remove', 'modelplane-plugin-tiny-linear'], project);
+    expect(removed).toContain('removed modelplane-plugin-tiny-linear from modelplane.config.yaml; uninstalled it');
+    expect(readFileSync(join(project, 'modelplane.config.yaml'), 'utf8')).toBe(CONFIG);
+    expect(existsSync(join(project, 'node_modules', 'modelplane-plugin-tiny-linear'))).toBe(false);
     console.log(`plugin ecosystem round trip: ${Math.round(performance.now() - started)} ms`);
   }, 180_000);
 
