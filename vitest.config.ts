@@ -7,7 +7,10 @@ export default defineConfig({
       'plugin-sdk/src/**/*.test.ts',
       'plugins/*/src/**/*.test.ts',
       'plugins/*/test/**/*.test.ts',
+      'packages/*/src/**/*.test.ts',
       'test/**/*.test.ts',
+      // The plugin templates' own tests run here too, so a template that stops passing its kit fails the suite.
+      'templates/*/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -69,3 +69,41 @@ export async function closedLoop(options: {
     timing,
   };
 }
+
+/**
+ * An open-loop load generator: one request every 1/rps seconds whatever the answers do (so a slow server
+ * queues, as it would in production), for `seconds`. Latencies in milliseconds.
+ */
+export async function openLoop(options: { url: string; path: string; body: string; headers?: Record<string, string>; rps: number; seconds: number }): Promise<LoadResult> {
+  const pool = new Pool(options.url, { connections: 256, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const headers = { 'content-type': 'application/json', ...options.headers };
+  const total = Math.max(1, Math.round(options.rps * options.seconds));
+  const interval = 1000 / options.rps;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      pool.request({ method: 'POST', path: options.path, headers, body: options.body }).then(
+        async (response) => {
+          await response.body.text();
+          // Measured from when the request was due, so time spent waiting for the generator counts too.
+          if (response.statusCode === 200) latencies.push(performance.now() - due);
+          else errors++;
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), timing: [] };
+}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,16 @@ describe('modelplane CLI', () => {
     expect(stdout).toMatch(/└─ modelplane-plugin-hello@0\.1\.0 {2}\(plugins\[1\], api \^1\)/);
     expect(stdout).toContain('guard: blocked-words');
     expect(stdout).toContain('hooks: ready');
+  });
+
+  it('create plugin: scaffolds from a template, and refuses a bad name without a stack trace', async () => {
+    const made = await modelplane('create', 'plugin', '@acme/shouty', '--template', 'guard', '--dir', 'shouty');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain('Created @acme/modelplane-plugin-shouty');
+    expect(readFileSync(join(tmp.dir, 'shouty', 'package.json'), 'utf8')).toContain('"name": "@acme/modelplane-plugin-shouty"');
+    const bad = await modelplane('create', 'plugin', 'Shouty', '--template', 'guard');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('error: "Shouty" is not a valid npm package name (lowercase letters, digits, - . _ ~, optionally @scope/)\n');
   });
 
   it('explains a plugin that is not installed', async () => {

@@ -7,7 +7,9 @@ import { CORE_VERSION } from '../version.ts';
 import { loadConfigForCli } from './config-source.ts';
 import { addKeyCommands } from './keys-commands.ts';
 import { addRegistryCommands } from './registry-commands.ts';
+import { addPluginCommands } from './plugin-commands.ts';
 import { formatPluginList, formatPluginTree } from './plugin-tree.ts';
+import { createPlugin, nextSteps, ScaffoldError, TEMPLATES } from 'create-modelplane-plugin';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -56,7 +58,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${loaded.path ?? 'embedded defaults'}: OK (${loaded.plugins.length} plugin(s))\n`);
     });
 
-  const plugins = program.command('plugins').description('inspect plugins');
+  const plugins = program.command('plugins').description('install, remove, find and inspect plugins');
   plugins
     .command('list')
     .description('load the configured plugins and show what each registered')
@@ -72,6 +74,26 @@ export function buildProgram(): Command {
         else process.stdout.write(`${formatPluginList(kernel.plugins)}\n`);
       } finally {
         await kernel.shutdown();
+      }
+    });
+
+  addPluginCommands(plugins, CONFIG_HELP);
+
+  program
+    .command('create')
+    .description('scaffold new things')
+    .command('plugin <name>')
+    .description('scaffold a plugin package from a template (the same as npm create modelplane-plugin)')
+    .option('-t, --template <template>', `one of: ${TEMPLATES.join(', ')}`, 'runtime')
+    .option('-d, --dir <dir>', 'target directory (default: the package name without scope)')
+    .action((name: string, opts: { template: string; dir?: string }) => {
+      try {
+        process.stdout.write(`${nextSteps(createPlugin({ name, template: opts.template, ...(opts.dir ? { dir: opts.dir } : {}) }))}\n`);
+      } catch (error) {
+        // A bad name or template is the user's to fix: print the message, not a stack.
+        if (!(error instanceof ScaffoldError)) throw error;
+        process.stderr.write(`error: ${error.message}\n`);
+        process.exitCode = 1;
       }
     });
 

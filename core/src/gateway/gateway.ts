@@ -226,7 +226,9 @@ export class Gateway {
       throw error;
     });
     await this.#auditGuards(call, context.model, guarded.decisions);
-    return { route: route?.name ?? call.model, strategy, ranked, messages: guarded.messages, maxTokens, preDecisions: guarded.decisions };
+    const plan = { route: route?.name ?? call.model, strategy, ranked, messages: guarded.messages, maxTokens, preDecisions: guarded.decisions };
+    this.#emit('modelCallPlanned', this.#callEvent(plan, call, ranked[0]!.candidate, call.requestId, 0));
+    return plan;
   }
 
   async #auditGuards(call: ChatCall, model: string, decisions: readonly GuardDecision[]): Promise<void> {

@@ -231,7 +231,8 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   return resolveConfig(raw, { path: absolute, env });
 }
 
-function parseConfigText(text: string, file: string): unknown {
+/** Parses a config file's text (JSON by extension, else YAML); syntax errors are coded and name the file. */
+export function parseConfigText(text: string, file: string): unknown {
   if (extname(file) === '.json') {
     try {
       return JSON.parse(text);
