@@ -184,6 +184,22 @@ describe('fallbacks', () => {
 
 });
 
+describe('key budgets', () => {
+  it('holds a key to the budget it was created with', async () => {
+    const created = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'tight', scopes: ['infer'], budget: { usd: 0.0001, period: 'daily' } } });
+    const { token, id } = (await created.json()) as { token: string; id: string };
+    const limited = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: token, maxRetries: 0 });
+    // 1,024 output tokens (the default max_tokens) at $0.60/M could cost more than the $0.0001 the key has.
+    await expect(limited.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      status: 429,
+      code: 'MP_ERR_BUDGET_EXCEEDED',
+      message: expect.stringContaining(`budget "key:${id}"`),
+    });
+    const small = await limited.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+    expect(small.choices[0]!.message.content).toBe('Echo: hi');
+  });
+});
+
 describe('guards', () => {
   it('masks PII before the upstream sees it', async () => {
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'mail jane.doe@example.com or call +1 415 555 0100' }] });

@@ -63,7 +63,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   const audit = (entry: AuditEntry) => metadata.appendAudit(entry);
   const models = new ModelManager({ registry, scanning, audit, contributions: kernel.contributions, metrics, logger: kernel.logger });
   const events = new EventBus({ webhooks: kernel.loaded.config.events.webhooks, logger: kernel.logger });
-  const metering = new MeteringStore(kernel.loaded.dataDir);
+  const metering = new MeteringStore(kernel.loaded.dataDir, (error) => kernel.logger.error({ err: error }, 'cost events could not be written'));
   const budgets = new Budgets({
     definitions: budgetDefinitions(kernel.loaded.config.gateway),
     metering,

@@ -129,6 +129,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       scopes: record.scopes,
       models: record.models,
       ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
+      ...(record.budget ? { budget: record.budget } : {}),
     };
   }
 }

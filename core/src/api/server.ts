@@ -162,7 +162,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
       declared: () => kernel.loaded.config.models.map((m) => m.name),
     }),
   );
-  await app.register(gatewayRoutes({ services, gateway: services.gateway, metering: services.metering, budgets: services.budgets, events: services.events }));
+  await app.register(gatewayRoutes({ gateway: services.gateway, metering: services.metering, budgets: services.budgets, events: services.events }));
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

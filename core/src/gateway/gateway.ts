@@ -314,7 +314,6 @@ export class Gateway {
         usageEstimated,
       });
     } catch (error) {
-      // The call happened and was paid for; losing its record must not fail the answer, but must be loud.
       this.#logger.error({ err: error, eventId }, 'could not record a cost event');
     }
     return cost;
@@ -500,9 +499,10 @@ export function mapProviderError(error: unknown, message?: string): Error {
   }
 }
 
-export function budgetOfKey(record: { budget: { microUsd: number; period: 'daily' | 'monthly' } | null } | undefined, keyId: string): BudgetDefinition | undefined {
-  if (!record?.budget) return undefined;
-  return { name: `key:${keyId}`, scope: 'key', subject: keyId, period: record.budget.period, limitMicroUsd: record.budget.microUsd };
+/** The budget an API key was created with (`modelplane keys create --budget`), as a key-scoped budget. */
+export function budgetOfKey(principal: Principal): BudgetDefinition | undefined {
+  if (!principal.budget) return undefined;
+  return { name: `key:${principal.id}`, scope: 'key', subject: principal.id, period: principal.budget.period, limitMicroUsd: principal.budget.microUsd };
 }
 
 export function budgetDefinitions(config: GatewayConfig): BudgetDefinition[] {

@@ -104,8 +104,11 @@ export class MeteringStore {
   readonly #spentAll: StatementSync;
   readonly #spentByPrincipal: StatementSync;
   readonly #spentByModel: StatementSync;
+  #pending: CostEvent[] = [];
+  readonly #onError: (error: unknown) => void;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, onError: (error: unknown) => void = (error) => console.error(error)) {
+    this.#onError = onError;
     this.#db = new DatabaseSync(join(dataDir, 'metering.sqlite'));
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
     this.#db.exec(SCHEMA);
@@ -123,34 +126,30 @@ export class MeteringStore {
     this.#spentByModel = sum('AND model = ?');
   }
 
+  /**
+   * Queues a cost event; the queue is committed in one transaction at the end of the current event-loop turn
+   * (group commit: one WAL write for every call that finished in that turn, instead of one each). Only a
+   * crash within that turn can lose an event; `flush()` commits at once.
+   */
   record(event: CostEvent): void {
+    this.#pending.push(event);
+    if (this.#pending.length === 1) {
+      setImmediate(() => {
+        try {
+          this.flush();
+        } catch (error) {
+          this.#onError(error);
+        }
+      });
+    }
+  }
+
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const events = this.#pending.splice(0);
     this.#db.exec('BEGIN');
     try {
-      this.#insert.run({
-        event_id: event.eventId,
-        time: event.time,
-        request_id: event.requestId,
-        model: event.model,
-        version: event.version,
-        provider: event.provider,
-        provider_model: event.providerModel,
-        principal: event.principal,
-        route: event.route,
-        strategy: event.strategy,
-        tokens_in: event.tokensIn,
-        tokens_out: event.tokensOut,
-        tokens_cached: event.tokensCached,
-        tokens_cache_write: event.tokensCacheWrite,
-        tokens_reasoning: event.tokensReasoning,
-        cost: event.costMicroUsd,
-        price_version: event.priceVersion,
-        latency_ms: event.latencyMs,
-        ttft_ms: event.ttftMs,
-        stream: event.stream ? 1 : 0,
-        outcome: event.outcome,
-        usage_estimated: event.usageEstimated ? 1 : 0,
-      });
-      this.#rollup.run({ model: event.model, day: event.time.slice(0, 10), cost: event.costMicroUsd, tokens: event.tokensIn + event.tokensOut });
+      for (const event of events) this.#write(event);
       this.#db.exec('COMMIT');
     } catch (error) {
       this.#db.exec('ROLLBACK');
@@ -158,8 +157,37 @@ export class MeteringStore {
     }
   }
 
+  #write(event: CostEvent): void {
+    this.#insert.run({
+      event_id: event.eventId,
+      time: event.time,
+      request_id: event.requestId,
+      model: event.model,
+      version: event.version,
+      provider: event.provider,
+      provider_model: event.providerModel,
+      principal: event.principal,
+      route: event.route,
+      strategy: event.strategy,
+      tokens_in: event.tokensIn,
+      tokens_out: event.tokensOut,
+      tokens_cached: event.tokensCached,
+      tokens_cache_write: event.tokensCacheWrite,
+      tokens_reasoning: event.tokensReasoning,
+      cost: event.costMicroUsd,
+      price_version: event.priceVersion,
+      latency_ms: event.latencyMs,
+      ttft_ms: event.ttftMs,
+      stream: event.stream ? 1 : 0,
+      outcome: event.outcome,
+      usage_estimated: event.usageEstimated ? 1 : 0,
+    });
+    this.#rollup.run({ model: event.model, day: event.time.slice(0, 10), cost: event.costMicroUsd, tokens: event.tokensIn + event.tokensOut });
+  }
+
   /** Micro-dollars spent since `since` (ISO time): everything, or one principal's, or one model's. */
   spentSince(since: string, subject: { principal?: string; model?: string } = {}): number {
+    this.flush();
     const row =
       subject.principal !== undefined
         ? this.#spentByPrincipal.get(since, subject.principal)
@@ -170,6 +198,7 @@ export class MeteringStore {
   }
 
   events(options: { since: string; limit: number; principal?: string }): CostEvent[] {
+    this.flush();
     const rows = this.#db
       .prepare(`SELECT * FROM cost_events WHERE time >= ? ${options.principal === undefined ? '' : 'AND principal = ?'} ORDER BY time DESC LIMIT ?`)
       .all(...(options.principal === undefined ? [options.since, options.limit] : [options.since, options.principal, options.limit])) as Record<string, unknown>[];
@@ -200,6 +229,7 @@ export class MeteringStore {
   }
 
   dailyCosts(sinceDay: string): Array<{ model: string; day: string; total_calls: number; total_cost_usd: string; total_tokens: number }> {
+    this.flush();
     const rows = this.#db.prepare('SELECT * FROM model_daily_costs WHERE day >= ? ORDER BY day, model').all(sinceDay) as Record<string, unknown>[];
     return rows.map((r) => ({
       model: String(r.model),
@@ -212,6 +242,7 @@ export class MeteringStore {
 
   /** Seed 003's `GET /api/models/costs?hours=24` answer, amounts as 6-decimal USD strings (exact). */
   summary(hours: number, now = Date.now()): CostSummary {
+    this.flush();
     const since = new Date(now - hours * 3_600_000).toISOString();
     const rows = this.#db
       .prepare(
@@ -260,6 +291,7 @@ export class MeteringStore {
   }
 
   close(): void {
+    this.flush();
     this.#db.close();
   }
 }

@@ -21,6 +21,8 @@ export interface Principal {
   scopes: readonly KeyScope[];
   /** Model name patterns this caller may touch; null: all. */
   models: readonly string[] | null;
+  /** The key's own LLM gateway budget, when it has one. */
+  budget?: { microUsd: number; period: 'daily' | 'monthly' };
 }
 
 export interface RequestCradle extends KernelCradle {

@@ -8,7 +8,6 @@ import type { EventBus } from '../../events.ts';
 import { budgetOfKey, type ChatCall, type Gateway, type Plan } from '../../gateway/gateway.ts';
 import type { Budgets } from '../../gateway/budgets.ts';
 import type { MeteringStore } from '../../gateway/metering.ts';
-import type { CoreServices } from '../../services.ts';
 import { describeError } from '../errors.ts';
 
 const TextPart = z.looseObject({ type: z.string(), text: z.string().optional() });
@@ -84,8 +83,8 @@ function rankingJson(ranked: readonly RankedCandidate[]) {
   }));
 }
 
-export function gatewayRoutes(deps: { services: CoreServices; gateway: Gateway; metering: MeteringStore; budgets: Budgets; events: EventBus }): FastifyPluginAsync {
-  const { services, gateway, metering, budgets, events } = deps;
+export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore; budgets: Budgets; events: EventBus }): FastifyPluginAsync {
+  const { gateway, metering, budgets, events } = deps;
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['gateway'];
@@ -98,7 +97,7 @@ export function gatewayRoutes(deps: { services: CoreServices; gateway: Gateway; 
         if (!reply.raw.writableFinished) controller.abort();
       });
       const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-      const keyBudget = principal.kind === 'key' ? budgetOfKey(await services.keys.getKey(principal.id), principal.id) : undefined;
+      const keyBudget = budgetOfKey(principal);
       const call: ChatCall = {
         model: body.model,
         messages: textOf(body),
