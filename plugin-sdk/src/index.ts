@@ -51,3 +51,4 @@ export {
 export type { NumericDatatype } from './tensors.ts';
 export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
 export type { ConformanceOptions } from './conformance/runtime.ts';
+export * from './sidecar/index.ts';
