@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadRequestFromDirectory, type ModelInstance, Op, type PluginLogger, type RuntimePlugin, SIDECAR_PYTHON_LIBRARY, SidecarInstance } from '@modelplane/plugin-sdk';
+import { loadRequestFromDirectory, type ModelInstance, Op, type PluginLogger, type RuntimePlugin, SIDECAR_PYTHON_LIBRARY, type SidecarInstance } from '@modelplane/plugin-sdk';
 import { PennylaneOptions, pennylaneRuntime } from '../plugins/runtime-pennylane/src/index.ts';
 import { SnntorchOptions, snntorchRuntime } from '../plugins/runtime-snntorch/src/index.ts';
 import { percentile, repoRoot, table } from './support.ts';

@@ -125,13 +125,14 @@ describe.runIf(python)('Python sidecar runtimes over V2', () => {
     const { downAt, backAt } = await watchReadiness('snn', stoppedAt, 8000);
     await sleep(300);
     const results = await load.stop();
-    // Pings every 200 ms, 600 ms without an answer is a hang: detected within about 0.8 s.
+    // Pings every 200 ms, 600 ms without an answer is a hang: detected within about 0.8 s alone, later when the whole
+    // suite shares two cores; the bound is loose so the test checks detection, not the machine's load.
     expect(downAt).toBeDefined();
-    expect(downAt!).toBeLessThan(1500);
+    expect(downAt!).toBeLessThan(3000);
     expect(backAt).toBeDefined();
     expect(results.some((r) => r.status === 503)).toBe(true);
     expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
-    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(2500);
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(4000);
     const after = await pid('snn');
     expect(after.pid).not.toBe(before.pid);
     await expectReference(await infer('snn', snnRef), snnRef);
