@@ -3,6 +3,8 @@
 # Environments live outside the clone, in ${MODELPLANE_PY_CACHE:-~/.cache/modelplane}/venv-<name>-<hash>,
 # keyed by the requirements file's content, so CI and later runs reuse them and a change rebuilds them.
 #   usage: scripts/python-env.sh python/requirements-test.txt   → prints the venv directory
+# A line `#pip-args: …` in the file adds pip options that requirements files cannot carry (e.g. --no-deps for a
+# complete lock).
 set -euo pipefail
 requirements=${1:?usage: python-env.sh <requirements.txt>}
 python=${MODELPLANE_PYTHON:-python3}
@@ -15,7 +17,8 @@ if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   mkdir -p "$cache"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --progress-bar off -r "$requirements" >&2
+  # shellcheck disable=SC2046 # word splitting of the directive's options is intended
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --progress-bar off $(sed -n 's/^#pip-args://p' "$requirements") -r "$requirements" >&2
   touch "$venv/.complete"
 fi
 echo "$venv"

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ afterAll(() => tmp.remove());
 
 async function modelplane(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(node, [bin, ...args], { cwd: tmp.dir });
+    const { stdout, stderr } = await exec(node, [bin, ...args], { cwd: tmp.dir, env: { ...process.env, MODELPLANE_PY_CACHE: join(tmp.dir, 'py-cache') } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -27,6 +27,23 @@ describe('modelplane CLI', () => {
     expect(stdout).toContain('Usage: modelplane');
     for (const command of ['serve', 'config', 'plugins']) expect(stdout).toContain(command);
   });
+
+  it('plugins setup: builds a plugin\'s Python environment once, showing progress, and refuses plugins without one', async () => {
+    const plugin = join(tmp.dir, 'py-plugin');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: '@acme/runtime-py', version: '1.0.0', modelplane: { python: { requirements: 'requirements.txt' } } }));
+    // No packages, so the test needs no network: the venv is created and pip runs over an empty list.
+    writeFileSync(join(plugin, 'requirements.txt'), '# nothing to install\n');
+    const first = await modelplane('plugins', 'setup', './py-plugin');
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/\[\d+\.\ds\] creating .*venv-runtime-py-[0-9a-f]{16}/);
+    const dir = /at (\S+)/.exec(first.stdout)![1]!;
+    expect(existsSync(join(dir, 'bin', 'python'))).toBe(true);
+    expect((await modelplane('plugins', 'setup', './py-plugin')).stdout).toContain('already set up');
+    const onnx = await modelplane('plugins', 'setup', '@modelplane/runtime-onnx', '-c', join(repoRoot, 'examples', 'modelplane.config.yaml'));
+    expect(onnx.code).not.toBe(0);
+    expect(onnx.stderr).toContain('declares no Python requirements');
+  }, 60_000);
 
   it('prints its version', async () => {
     const { code, stdout } = await modelplane('--version');

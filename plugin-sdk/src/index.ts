@@ -58,3 +58,4 @@ export { routerStrategyConformance, sampleCandidates } from './conformance/route
 export type { RouterConformanceOptions } from './conformance/router.ts';
 export { guardConformance } from './conformance/guard.ts';
 export type { GuardSamples } from './conformance/guard.ts';
+export * from './sidecar/index.ts';

@@ -1,9 +1,12 @@
-import { isMpError } from '@modelplane/plugin-sdk';
+import { ensurePythonEnv, isMpError, pythonEnvDir } from '@modelplane/plugin-sdk';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { closeOnSignals, startServer } from '../app.ts';
 import { createKernel } from '../kernel/kernel.ts';
+import { resolvePluginPackage } from '../kernel/plugin-loader.ts';
 import { CORE_VERSION } from '../version.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfigForCli } from './config-source.ts';
 import { addKeyCommands } from './keys-commands.ts';
 import { addRegistryCommands } from './registry-commands.ts';
@@ -58,7 +61,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${loaded.path ?? 'embedded defaults'}: OK (${loaded.plugins.length} plugin(s))\n`);
     });
 
-  const plugins = program.command('plugins').description('install, remove, find and inspect plugins');
+  const plugins = program.command('plugins').description('install, remove, find and inspect plugins; set up their Python environments');
   plugins
     .command('list')
     .description('load the configured plugins and show what each registered')
@@ -95,6 +98,25 @@ export function buildProgram(): Command {
         process.stderr.write(`error: ${error.message}\n`);
         process.exitCode = 1;
       }
+    });
+
+  plugins
+    .command('setup <plugin>')
+    .description("build the Python environment a sidecar runtime plugin needs, from its pinned requirements (package.json modelplane.python)")
+    .option('-c, --config <file>', `${CONFIG_HELP}; plugins are found from its folder`)
+    .option('--python <interpreter>', 'the interpreter that creates the venv (then set the plugin option python to the path printed)', 'python3')
+    .action(async (spec: string, opts: { config?: string; python: string }) => {
+      const loaded = await loadConfigForCli(opts.config);
+      const pkg = resolvePluginPackage(spec, loaded.dir);
+      const requirements = (pkg.manifest as { python?: { requirements?: string } } | undefined)?.python?.requirements;
+      if (!requirements) throw new Error(`${pkg.name} declares no Python requirements (package.json modelplane.python.requirements); it needs no setup`);
+      // Named after the package without its scope, as the plugin looks it up (see the SDK's pythonEnvDir).
+      const env = { name: pkg.name.replace(/^@[^/]+\//, ''), requirements: join(pkg.dir, requirements), python: opts.python };
+      const already = existsSync(join(pythonEnvDir(env), '.complete'));
+      const started = Date.now();
+      const dir = await ensurePythonEnv(env, (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`));
+      process.stdout.write(`${pkg.name}: Python environment ${already ? 'already set up' : 'ready'} at ${dir}\n`);
+      if (opts.python !== 'python3') process.stdout.write(`set the plugin option  python: ${join(dir, 'bin', 'python')}\n`);
     });
 
   addRegistryCommands(program);

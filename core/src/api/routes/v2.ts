@@ -83,10 +83,15 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
       metadata(r.params.model, r.params.version),
     );
 
-    const ready = (name: string, version: string | undefined, reply: FastifyReply) => {
+    // Loaded is not enough: the instance says whether it can answer now (a sidecar runtime is not while its process
+    // is down or being restarted), so readiness never reports a dead backend as ready.
+    const ready = async (name: string, version: string | undefined, reply: FastifyReply) => {
       const model = models.get(name);
-      const isReady = model !== undefined && (version === undefined || version === model.version.version);
-      return isReady ? reply.send({ name, ready: true }) : reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready` });
+      const isLoaded = model !== undefined && (version === undefined || version === model.version.version);
+      const health = isLoaded ? await model.instance.health() : undefined;
+      if (health?.ready) return reply.send({ name, ready: true });
+      const why = health?.detail ? `: ${health.detail}` : '';
+      return reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready${why}` });
     };
     app.get('/v2/models/:model/ready', { config: metadataConfig, schema: { tags, summary: 'Is the model ready (200) or not (400)', params: ModelParams } }, async (r, reply) =>
       ready(r.params.model, undefined, reply),

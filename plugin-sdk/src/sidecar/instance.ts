@@ -1,0 +1,92 @@
+/**
+ * A ModelInstance backed by a supervised sidecar: what a Python runtime plugin returns from `load` once it has
+ * checked the artifacts and knows how to start its interpreter. The sidecar's LOAD reply declares the signature.
+ */
+import {
+  canBatch,
+  checkInferRequest,
+  type Health,
+  type InferRequest,
+  type InferResponse,
+  InstanceUnavailable,
+  type ModelInstance,
+  type ModelSignature,
+  UnservableModel,
+} from '../runtime.ts';
+import { isDatatype, zeroTensor } from '../tensors.ts';
+import { Op, tensorsFromWire, tensorsToWire } from './framing.ts';
+import { Sidecar, type SidecarOptions, sidecarError } from './supervisor.ts';
+
+function signatureFrom(loaded: Record<string, unknown>, name: string): ModelSignature {
+  const specs = (value: unknown, role: string) => {
+    if (!Array.isArray(value) || value.length === 0) throw new UnservableModel(`sidecar ${name} declared no ${role}s`);
+    return value.map((s: { name?: unknown; datatype?: unknown; shape?: unknown }) => {
+      if (typeof s.name !== 'string' || typeof s.datatype !== 'string' || !isDatatype(s.datatype) || !Array.isArray(s.shape)) {
+        throw new UnservableModel(`sidecar ${name} declared a malformed ${role}: ${JSON.stringify(s)}`);
+      }
+      return { name: s.name, datatype: s.datatype, shape: s.shape as number[] };
+    });
+  };
+  return { inputs: specs(loaded.inputs, 'input'), outputs: specs(loaded.outputs, 'output') };
+}
+
+export class SidecarInstance implements ModelInstance {
+  readonly signature: ModelSignature;
+  readonly maxBatchSize: number;
+  readonly sidecar: Sidecar;
+  readonly #details: Record<string, unknown>;
+  #disposal: Promise<void> | undefined;
+
+  private constructor(sidecar: Sidecar, maxBatchSize: number, details: Record<string, unknown>, name: string) {
+    this.sidecar = sidecar;
+    this.signature = signatureFrom(sidecar.loaded, name);
+    this.maxBatchSize = canBatch(this.signature) ? maxBatchSize : 0;
+    this.#details = details;
+  }
+
+  /** Starts the sidecar, loads the model and reads its signature from the LOAD reply. */
+  static async start(options: SidecarOptions & { maxBatchSize: number; details?: Record<string, unknown> }): Promise<SidecarInstance> {
+    const sidecar = await Sidecar.start(options);
+    try {
+      return new SidecarInstance(sidecar, options.maxBatchSize, options.details ?? {}, options.name);
+    } catch (error) {
+      await sidecar.close();
+      throw error;
+    }
+  }
+
+  async infer(request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+    if (this.#disposal) throw new InstanceUnavailable('this model instance was unloaded; retry the request');
+    checkInferRequest(this.signature, request);
+    const { specs, payload } = tensorsToWire(request.inputs);
+    const outputs = request.outputs ?? this.signature.outputs.map((s) => s.name);
+    const reply = await this.sidecar.request(Op.INFER, { inputs: specs, outputs }, payload, signal);
+    if (reply.op === Op.ERROR) throw sidecarError(reply);
+    return { outputs: tensorsFromWire(reply.header.outputs, reply.payload) };
+  }
+
+  async warmup(): Promise<void> {
+    const inputs = this.signature.inputs.map((spec) =>
+      zeroTensor(
+        spec.name,
+        spec.datatype,
+        spec.shape.map((d) => (d === -1 ? 1 : d)),
+      ),
+    );
+    await this.infer({ inputs });
+  }
+
+  async health(): Promise<Health> {
+    return this.#disposal ? { ready: false, detail: 'unloaded' } : this.sidecar.health();
+  }
+
+  describe(): Record<string, unknown> {
+    const { inputs: _inputs, outputs: _outputs, ...loaded } = this.sidecar.loaded;
+    return { ...this.#details, ...loaded, pid: this.sidecar.pid, restarts: this.sidecar.restarts, maxBatchSize: this.maxBatchSize };
+  }
+
+  dispose(): Promise<void> {
+    this.#disposal ??= this.sidecar.close();
+    return this.#disposal;
+  }
+}

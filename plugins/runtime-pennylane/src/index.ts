@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  BadRuntimeOptions,
+  definePlugin,
+  expectTensors,
+  formatPath,
+  type ModelInstance,
+  type PluginLogger,
+  parseSpec,
+  pickFile,
+  readAll,
+  readSafetensors,
+  resolvePython,
+  type RuntimeLoadRequest,
+  type RuntimePlugin,
+  SIDECAR_PYTHON_LIBRARY,
+  SidecarInstance,
+  type SidecarProcess,
+  z,
+} from '@modelplane/plugin-sdk';
+
+const PLUGIN = '@modelplane/runtime-pennylane';
+const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
+export const pythonEnv = { name: 'runtime-pennylane', requirements: `${PYTHON_DIR}/requirements.txt` };
+
+export const PennylaneOptions = z.strictObject({
+  /** The interpreter; default: the environment `modelplane plugins setup @modelplane/runtime-pennylane` built. */
+  python: z.string().min(1).optional(),
+  /** A PennyLane device name, e.g. `default.qubit` or `lightning.qubit`. */
+  device: z
+    .string()
+    .regex(/^[a-z][\w.]*$/, 'a PennyLane device name such as default.qubit')
+    .default('default.qubit'),
+  maxBatchSize: z.int().min(1).max(65536).default(64),
+  specFile: z.string().min(1).default('spec.json'),
+  weightsFile: z.string().min(1).optional(),
+  pingIntervalMs: z.int().min(50).default(500),
+  pingTimeoutMs: z.int().min(100).default(1500),
+  /** Keep a pre-started spare interpreter so a crashed sidecar is replaced in milliseconds, not seconds. */
+  spare: z.boolean().default(true),
+});
+export type PennylaneOptions = z.infer<typeof PennylaneOptions>;
+
+/** Seed 001's hybrid network, as data: the sidecar builds exactly this and nothing else. */
+export const HybridQnnSpec = z.strictObject({
+  architecture: z.literal('hybrid-qnn'),
+  input_dim: z.int().min(1).max(4096),
+  n_qubits: z.int().min(1).max(24),
+  n_layers: z.int().min(1).max(64),
+  hidden_dim: z.int().min(1).max(4096),
+  output_dim: z.int().min(1).max(4096),
+  /** AngleEmbedding's rotation. */
+  rotation: z.enum(['X', 'Y', 'Z']).optional(),
+});
+export type HybridQnnSpec = z.infer<typeof HybridQnnSpec>;
+
+function resolveOptions(defaults: Partial<PennylaneOptions>, overrides: Record<string, unknown>): PennylaneOptions {
+  const parsed = PennylaneOptions.safeParse({ ...defaults, ...overrides });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
+  throw new BadRuntimeOptions(`invalid pennylane runtime options: ${problems.join('; ')}`);
+}
+
+/** node:child_process as the supervisor's process shape. */
+function spawnSidecar(python: string): SidecarProcess {
+  const child = spawn(python, ['-m', 'pennylane_sidecar'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: [PYTHON_DIR, SIDECAR_PYTHON_LIBRARY].join(':'), PYTHONUNBUFFERED: '1' },
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    // A missing interpreter never exits; report it as an exit so the supervisor fails the load.
+    child.once('error', () => resolve({ code: 127, signal: null }));
+  });
+  return { pid: child.pid, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited, kill: (signal) => void child.kill(signal) };
+}
+
+async function load(request: RuntimeLoadRequest, defaults: Partial<PennylaneOptions>, logger: PluginLogger): Promise<ModelInstance> {
+  const options = resolveOptions(defaults, request.options);
+  const specPath = pickFile(request, options.specFile, '.json', 'specFile');
+  const weightsPath = pickFile(request, options.weightsFile, '.safetensors', 'weightsFile');
+  const spec = parseSpec(await readAll(request.openFile(specPath), request.signal), HybridQnnSpec, specPath);
+  const weights = await readAll(request.openFile(weightsPath), request.signal);
+  const q = spec.n_qubits;
+  expectTensors(
+    readSafetensors(weights, weightsPath),
+    {
+      'classical_encoder.0.weight': [q, spec.input_dim],
+      'classical_encoder.0.bias': [q],
+      quantum_weights: [spec.n_layers, q, 3],
+      'classical_decoder.0.weight': [spec.hidden_dim, q],
+      'classical_decoder.0.bias': [spec.hidden_dim],
+      'classical_decoder.2.weight': [spec.output_dim, spec.hidden_dim],
+      'classical_decoder.2.bias': [spec.output_dim],
+    },
+    weightsPath,
+  );
+  const python = resolvePython(options.python, pythonEnv, PLUGIN);
+  return SidecarInstance.start({
+    name: `pennylane ${request.model}@${request.version}`,
+    spawn: () => spawnSidecar(python),
+    load: { header: { spec, options: { device: options.device } }, payload: [weights] },
+    logger,
+    maxBatchSize: options.maxBatchSize,
+    pingIntervalMs: options.pingIntervalMs,
+    pingTimeoutMs: options.pingTimeoutMs,
+    spare: options.spare,
+    details: { runtime: 'pennylane', python, specFile: specPath, weightsFile: weightsPath },
+  });
+}
+
+export function pennylaneRuntime(defaults: Partial<PennylaneOptions>, logger: PluginLogger): RuntimePlugin {
+  return { id: 'pennylane', frameworks: ['pennylane'], devices: ['cpu'], load: (request) => load(request, defaults, logger) };
+}
+
+export default definePlugin({
+  name: PLUGIN,
+  version: '0.1.0',
+  apiVersion: '^1',
+  description: "Seed 001's hybrid quantum-classical network on a PennyLane device, in a supervised Python sidecar",
+  optionsSchema: PennylaneOptions,
+  setup(ctx) {
+    ctx.register.runtime(pennylaneRuntime(ctx.options, ctx.logger));
+  },
+});
