@@ -4,6 +4,7 @@ import type { ApiKeyStore } from '../auth/key-store.ts';
 import { parseToken, redactToken, secretMatches } from '../auth/api-keys.ts';
 import { type RateLimit, TokenBuckets } from '../auth/rate-limit.ts';
 import { grants, modelAllowed, type RouteScope } from '../auth/scopes.ts';
+import type { VerifiedKeys } from '../auth/verified-keys.ts';
 import { Errors } from '../errors.ts';
 import type { Principal } from '../kernel/container.ts';
 import type { App } from './server.ts';
@@ -22,6 +23,8 @@ declare module 'fastify' {
 export interface AccessControlOptions {
   mode: 'apiKey' | 'none';
   keys: ApiKeyStore;
+  /** Tokens verified lately; the key routes forget a key when it is revoked. */
+  verified: VerifiedKeys<Principal & { rateLimit?: RateLimit }>;
   defaultRateLimit: RateLimit;
   /** Records an authorisation failure (key id only, never the secret). */
   auditDenied(entry: { actor: string; action: string; target: string; reason: string }): Promise<void>;
@@ -114,6 +117,8 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     if (!header) return refuse('anonymous', 'this route needs an API key: send "Authorization: Bearer mp_…"');
     const [kind, token = ''] = header.split(' ', 2);
     if (kind?.toLowerCase() !== 'bearer') return refuse('anonymous', 'the Authorization header must be "Bearer <API key>"');
+    const known = options.verified.get(token);
+    if (known) return known;
     const parsed = parseToken(token.trim());
     if (!parsed) return refuse('anonymous', 'the API key is malformed (expected mp_<id>_<secret>)');
     const record = await options.keys.getKey(parsed.id);
@@ -123,7 +128,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       (record.expiresAt === null || Date.parse(record.expiresAt) > Date.now()) &&
       secretMatches(parsed.secret, record.salt, record.hash);
     if (!valid) return refuse(`key:${parsed.id}`, `API key ${redactToken(token.trim())} is invalid, expired or revoked`);
-    return {
+    const principal: Principal & { rateLimit?: RateLimit } = {
       id: record.id,
       kind: 'key',
       scopes: record.scopes,
@@ -131,6 +136,8 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       ...(record.rateLimit ? { rateLimit: record.rateLimit } : {}),
       ...(record.budget ? { budget: record.budget } : {}),
     };
+    options.verified.remember(token, principal, record.expiresAt);
+    return principal;
   }
 }
 

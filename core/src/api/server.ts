@@ -20,6 +20,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
 import { type DeclaredRoute, installAccessControl } from './access-control.ts';
+import { VerifiedKeys } from '../auth/verified-keys.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { blobRoutes } from './routes/blobs.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -114,9 +115,11 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
     await request.diScope?.dispose();
   });
 
+  const verified = new VerifiedKeys();
   const routes = installAccessControl(app, {
     mode: auth.mode,
     keys: services.keys,
+    verified,
     defaultRateLimit: auth.rateLimit,
     auditDenied: (entry) => services.audit(entry),
   });
@@ -150,7 +153,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(systemRoutes(kernel));
-  await app.register(keyRoutes(services));
+  await app.register(keyRoutes({ keys: services.keys, audit: services.audit, onRevoked: (id) => verified.forget(id) }));
   await app.register(blobRoutes(services, kernel.loaded.config.storage.maxBlobBytes));
   await app.register(modelRoutes(services, kernel.loaded.config));
   await app.register(adminRoutes(services));

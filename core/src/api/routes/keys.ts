@@ -24,6 +24,8 @@ const KeyView = z
 export interface KeyRoutesDeps {
   keys: ApiKeyStore;
   audit(entry: { actor: string; action: string; target: string; details?: unknown }): Promise<void>;
+  /** Called once a key is revoked, so cached verifications of it end now. */
+  onRevoked?(id: string): void;
 }
 
 export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
@@ -65,6 +67,7 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
       async (request) => {
         const record = await deps.keys.revokeKey(request.params.id, new Date().toISOString());
         if (!record) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
+        deps.onRevoked?.(record.id);
         await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.revoke', target: `key:${record.id}` });
         return publicKey(record);
       },
