@@ -41,11 +41,50 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #bound = new Map<string, ModelMetrics>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modelplane_' });
+  }
+
+  /** One model version's series, bound once: observing through them skips hashing the label set on every request. */
+  forModel(model: string, version: string): ModelMetrics {
+    const key = `${model}\u0000${version}`;
+    let bound = this.#bound.get(key);
+    if (!bound) {
+      bound = {
+        succeeded: this.inferRequests.labels(model, version, 'success'),
+        failed: this.inferRequests.labels(model, version, 'failure'),
+        request: this.requestDuration.labels(model, version),
+        queue: this.queueDuration.labels(model, version),
+        compute: this.computeDuration.labels(model, version),
+        overhead: this.overheadDuration.labels(model, version),
+        batchSize: this.batchSize.labels(model, version),
+        queueDepth: this.queueDepth.labels(model, version),
+      };
+      this.#bound.set(key, bound);
+    }
+    return bound;
+  }
+
+  /** After a version is unloaded: its queue depth is no longer a live series. */
+  forgetModel(model: string, version: string): void {
+    this.#bound.delete(`${model}\u0000${version}`);
+    this.queueDepth.remove({ model, version });
   }
 
   #histogram(name: string, help: string) {
     return new Histogram({ name, help, labelNames: ['model', 'version'] as const, buckets: SECONDS, registers: [this.registry] });
   }
+}
+
+export interface ModelMetrics {
+  succeeded: { inc(): void };
+  failed: { inc(): void };
+  request: { observe(seconds: number): void };
+  queue: { observe(seconds: number): void };
+  compute: { observe(seconds: number): void };
+  overhead: { observe(seconds: number): void };
+  batchSize: { observe(rows: number): void };
+  queueDepth: { set(depth: number): void };
 }

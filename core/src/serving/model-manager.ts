@@ -143,13 +143,13 @@ export class ModelManager {
       ...options.batching,
       maxBatchSize: Math.min(options.batching?.maxBatchSize ?? instance.maxBatchSize, instance.maxBatchSize),
     };
-    const labels = { model: name, version: version.version };
+    const series = this.#deps.metrics.forModel(name, version.version);
     const batcherOptions: BatcherOptions = { ...batching, concurrency: 1 };
     const batcher = new Batcher<InferRequest, InferResponse>(
       batcherOptions,
       async (requests) => {
         const { inputs, rows } = concatBatch(requests.map((r) => r.inputs));
-        this.#deps.metrics.batchSize.observe(labels, rows.reduce((a, b) => a + b, 0));
+        series.batchSize.observe(rows.reduce((a, b) => a + b, 0));
         const { outputs } = await instance.infer({ inputs });
         return splitBatch(outputs, rows).map((parts, i) => ({ outputs: selectOutputs(parts, requests[i]!.outputs) }));
       },
@@ -195,7 +195,7 @@ export class ModelManager {
   async #retire(loaded: LoadedModel): Promise<void> {
     await loaded.batcher.drain();
     await loaded.instance.dispose();
-    this.#deps.metrics.queueDepth.remove({ model: loaded.name, version: loaded.version.version });
+    this.#deps.metrics.forgetModel(loaded.name, loaded.version.version);
   }
 
   async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
@@ -208,8 +208,7 @@ export class ModelManager {
     if (version !== undefined && version !== model.version.version) {
       throw new Errors.ModelNotLoaded(`model "${name}" serves version ${model.version.version}, not ${version}`);
     }
-    const labels = { model: name, version: model.version.version };
-    this.#deps.metrics.queueDepth.set(labels, model.batcher.depth);
+    this.#deps.metrics.forModel(name, model.version.version).queueDepth.set(model.batcher.depth);
     const submitted = await model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
     return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
   }

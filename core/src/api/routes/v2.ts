@@ -127,7 +127,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
 
     const infer = async (request: FastifyRequest, reply: FastifyReply, name: string, version: string | undefined) => {
       const model = loaded(name, version);
-      const labels = { model: name, version: model.version.version };
+      const series = metrics.forModel(name, model.version.version);
       try {
         const decoded = decodeBody(request);
         checkAgainstSignature(model.instance.signature, decoded, model.batching.maxBatchSize);
@@ -145,11 +145,13 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
           'server-timing',
           `queue;dur=${outcome.queueMs.toFixed(3)}, compute;dur=${outcome.computeMs.toFixed(3)}, overhead;dur=${overheadMs.toFixed(3)}, total;dur=${totalMs.toFixed(3)}`,
         );
-        metrics.inferRequests.inc({ ...labels, outcome: 'success' });
-        metrics.requestDuration.observe(labels, totalMs / 1000);
-        metrics.queueDuration.observe(labels, outcome.queueMs / 1000);
-        metrics.computeDuration.observe(labels, outcome.computeMs / 1000);
-        metrics.overheadDuration.observe(labels, overheadMs / 1000);
+        // The version that answered: a swap may have happened while the request waited.
+        const served = outcome.model === model ? series : metrics.forModel(name, outcome.model.version.version);
+        served.succeeded.inc();
+        served.request.observe(totalMs / 1000);
+        served.queue.observe(outcome.queueMs / 1000);
+        served.compute.observe(outcome.computeMs / 1000);
+        served.overhead.observe(overheadMs / 1000);
         if (encoded.binary.length === 0) return reply.type('application/json').send(json);
         const header = Buffer.from(json);
         return reply
@@ -157,7 +159,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
           .header('inference-header-content-length', header.length)
           .send(Buffer.concat([header, ...encoded.binary]));
       } catch (error) {
-        metrics.inferRequests.inc({ ...labels, outcome: 'failure' });
+        series.failed.inc();
         if (error instanceof Error && (error as { code?: string }).code === QueueFull.code) {
           reply.header('retry-after', (error as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds ?? 1);
         }
