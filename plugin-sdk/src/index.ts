@@ -51,7 +51,7 @@ export {
 export type { NumericDatatype } from './tensors.ts';
 export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, UnservableModel } from './runtime.ts';
 export type { ConformanceOptions } from './conformance/runtime.ts';
-export { isProviderError, ProviderError, retryAfterMs, toProviderError } from './provider.ts';
+export { isProviderError, ProviderError, providerFetch, retryAfterMs, toProviderError } from './provider.ts';
 export { scannerConformance, scanTargetFromBytes } from './conformance/scanner.ts';
 export type { ScannerFixture } from './conformance/scanner.ts';
 export { routerStrategyConformance, sampleCandidates } from './conformance/router.ts';

@@ -4,6 +4,7 @@
  * vendor's failures to `ProviderError` kinds, which decide fallbacks: the gateway tries the next model on
  * a retryable failure before the first token, never after.
  */
+import { Agent, type Dispatcher, request } from 'undici';
 import type { Contribution } from './contribution.ts';
 import type { TokenUsage } from './gateway.ts';
 
@@ -124,4 +125,33 @@ export function toProviderError(provider: string, error: unknown): Error {
   }
   if (api.error !== undefined && api.error !== null) return new ProviderError(provider, 'server', message, { cause: error });
   return new ProviderError(provider, 'network', message, { cause: error });
+}
+
+/**
+ * A `fetch` for vendor SDKs (both official SDKs take a `fetch` option) that sends through undici's `request` on a
+ * keep-alive pool instead of WHATWG fetch: the same HTTP, about half the client-side cost per call, which is most of
+ * what a gateway adds. Requests it cannot send that way (a Request object, a streamed or form body) go to the
+ * global fetch.
+ */
+export function providerFetch(options: { connections?: number } = {}): typeof fetch {
+  const agent = new Agent({ connections: options.connections ?? 256, keepAliveTimeout: 30_000 });
+  return async (input, init) => {
+    const body = init?.body;
+    const simple = (typeof input === 'string' || input instanceof URL) && (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array);
+    if (!simple) return fetch(input, init);
+    const response = await request(String(input), {
+      method: (init?.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers: init?.headers as Dispatcher.RequestOptions['headers'],
+      body: body ?? null,
+      signal: init?.signal ?? undefined,
+      dispatcher: agent,
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const empty = response.statusCode === 204 || response.statusCode === 304 || init?.method === 'HEAD';
+    if (empty) response.body.resume();
+    return new Response(empty ? null : (response.body as unknown as ConstructorParameters<typeof Response>[0]), { status: response.statusCode, headers });
+  };
 }

@@ -4,6 +4,7 @@ import {
   type ChatResult,
   type ChatStreamEvent,
   definePlugin,
+  providerFetch,
   type TokenUsage,
   toProviderError,
   z,
@@ -67,6 +68,7 @@ function body(request: ChatRequest) {
 export function createAnthropicProvider(options: z.output<typeof ProviderAnthropicOptions>): ChatProvider {
   const id = options.id;
   const client = new Anthropic({
+    fetch: providerFetch(),
     apiKey: options.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'unset',
     maxRetries: 0,
     timeout: options.timeoutMs,

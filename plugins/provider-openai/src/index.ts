@@ -4,6 +4,7 @@ import {
   type ChatResult,
   type ChatStreamEvent,
   definePlugin,
+  providerFetch,
   type TokenUsage,
   toProviderError,
   z,
@@ -60,6 +61,7 @@ export function createOpenAIProvider(options: z.output<typeof ProviderOpenAIOpti
   const id = options.id;
   // The gateway decides about retries (another model, or a 429 to its caller): the SDK must not retry on its own.
   const client = new OpenAI({
+    fetch: providerFetch(),
     apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'unset',
     maxRetries: 0,
     timeout: options.timeoutMs,
