@@ -12,6 +12,8 @@ import { Registry } from './registry/registry.ts';
 import { Scanning } from './registry/scanning.ts';
 import { Metrics } from './serving/metrics.ts';
 import { ModelManager } from './serving/model-manager.ts';
+import { DeploymentManager } from './serving/deployments/manager.ts';
+import { DeploymentStore } from './serving/deployments/store.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -29,6 +31,7 @@ export interface CoreServices {
   registry: Registry;
   scanning: Scanning;
   models: ModelManager;
+  deployments: DeploymentManager;
   metrics: Metrics;
   events: EventBus;
   gateway: Gateway;
@@ -64,6 +67,16 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   const models = new ModelManager({ registry, scanning, audit, contributions: kernel.contributions, metrics, logger: kernel.logger });
   const events = new EventBus({ webhooks: kernel.loaded.config.events.webhooks, logger: kernel.logger });
   const metering = new MeteringStore(kernel.loaded.dataDir);
+  const deploymentStore = new DeploymentStore(kernel.loaded.dataDir);
+  const deployments = new DeploymentManager({
+    store: deploymentStore,
+    registry,
+    models,
+    validators: kernel.contributions.validator,
+    events,
+    audit,
+    logger: kernel.logger,
+  });
   const budgets = new Budgets({
     definitions: budgetDefinitions(kernel.loaded.config.gateway),
     metering,
@@ -94,6 +107,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     registry,
     scanning,
     models,
+    deployments,
     metrics,
     events,
     gateway,
@@ -101,6 +115,8 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     budgets,
     audit,
     async close() {
+      await deployments.close();
+      deploymentStore.close();
       events.close();
       await models.close();
       metering.close();
