@@ -145,12 +145,18 @@ export class DeploymentManager {
     return this.view(spec.name);
   }
 
-  /** Changes the policy, the A/B split or the shadow; new versions are loaded and validated before they take traffic. */
-  async update(name: string, changes: Partial<Omit<DeploymentSpec, 'name' | 'model'>>, actor: string) {
+  /**
+   * Replaces the spec (policy, A/B split, shadow) with `next`; new versions are loaded and validated before they take
+   * traffic. The name and model never change.
+   */
+  async update(name: string, next: Omit<DeploymentSpec, 'name' | 'model'>, actor: string) {
     const live = this.#get(name);
     return this.#exclusive(live, async () => {
-      if (changes.traffic && live.stored.rollout) throw new Errors.RolloutConflict(`deployment "${name}" is rolling out ${live.stored.rollout.candidate}; promote or abort it first`);
-      const spec: DeploymentSpec = { ...live.stored.spec, ...changes };
+      const changed = (Object.keys({ ...live.stored.spec, ...next }) as Array<keyof DeploymentSpec>).filter(
+        (key) => JSON.stringify(live.stored.spec[key]) !== JSON.stringify((next as Partial<DeploymentSpec>)[key]) && key !== 'name' && key !== 'model',
+      );
+      if (changed.includes('traffic') && live.stored.rollout) throw new Errors.RolloutConflict(`deployment "${name}" is rolling out ${live.stored.rollout.candidate}; promote or abort it first`);
+      const spec: DeploymentSpec = { ...next, name: live.stored.spec.name, model: live.stored.spec.model };
       const added = wantedVersions(spec).filter((v) => !live.instances.has(v));
       await this.#ensureLoaded(live, added);
       for (const version of added.filter((v) => spec.traffic.some((t) => t.version === v && t.weight > 0))) {
@@ -164,7 +170,7 @@ export class DeploymentManager {
       this.#persist(live, { spec });
       await this.#retireUnwanted(live, new Set(wantedVersions(spec)));
       this.#startAlerts(live);
-      this.#record(live, 'updated', { changes: Object.keys(changes), traffic: spec.traffic }, actor);
+      this.#record(live, 'updated', { changes: changed, traffic: spec.traffic }, actor);
       return this.view(name);
     });
   }
