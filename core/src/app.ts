@@ -56,6 +56,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await registerDeclaredLlms(kernel.loaded.config, services.registry);
     await loadDeclaredModels(kernel.loaded.config, kernel.loaded.dir, services.registry, services.models);
     await services.deployments.start(kernel.loaded.config.deployments);
+    services.updates.start(kernel.loaded.config.updates.intervalMs);
     await kernel.hooks.ready.promise();
     const running = app;
     const opened = services;

@@ -14,6 +14,8 @@ import { Metrics } from './serving/metrics.ts';
 import { ModelManager } from './serving/model-manager.ts';
 import { DeploymentManager } from './serving/deployments/manager.ts';
 import { DeploymentStore } from './serving/deployments/store.ts';
+import { remoteRegistrySource } from './serving/updates/remote-source.ts';
+import { UpdateManager } from './serving/updates/update-manager.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -32,6 +34,7 @@ export interface CoreServices {
   scanning: Scanning;
   models: ModelManager;
   deployments: DeploymentManager;
+  updates: UpdateManager;
   metrics: Metrics;
   events: EventBus;
   gateway: Gateway;
@@ -77,6 +80,9 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     audit,
     logger: kernel.logger,
   });
+  // Remote registries are sources like a plugin's, under ids `remote:<name>`.
+  for (const remote of kernel.loaded.config.updates.remotes) kernel.contributions.source.add('core', remoteRegistrySource(remote));
+  const updates = new UpdateManager({ deployments, registry, scanning, sources: kernel.contributions.source, logger: kernel.logger });
   const budgets = new Budgets({
     definitions: budgetDefinitions(kernel.loaded.config.gateway),
     metering,
@@ -108,6 +114,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     scanning,
     models,
     deployments,
+    updates,
     metrics,
     events,
     gateway,
@@ -115,6 +122,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     budgets,
     audit,
     async close() {
+      updates.stop();
       await deployments.close();
       deploymentStore.close();
       events.close();

@@ -123,6 +123,12 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
       },
     );
 
+    app.post(
+      '/api/v1/updates/check',
+      { config: { scope: 'deploy' }, schema: { tags, summary: 'Ask every update source for newer versions now; answers with each decision and why' } },
+      async (request) => ({ decisions: await services.updates.check(actor(request)) }),
+    );
+
     app.get(
       '/api/v1/deployments/:name/decisions',
       {

@@ -307,6 +307,11 @@ export class DeploymentManager {
     this.#live.clear();
   }
 
+  /** Records a decision taken elsewhere about this deployment (the update manager's). */
+  recordDecision(name: string, action: string, details: Record<string, unknown>, actor: string): void {
+    this.#record(this.#get(name), action, details, actor);
+  }
+
   // ── internals ──────────────────────────────────────────────────────────
 
   #newLive(stored: StoredDeployment): Live {
