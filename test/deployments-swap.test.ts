@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deployment, steadyLoad } from './support/deployments.ts';
@@ -98,4 +100,17 @@ it('a candidate that fails validation never takes traffic, and the reason is rec
   const decisions = (await (await server.call('/api/v1/deployments/ids-prod/decisions')).json()) as { decisions: Array<{ action: string; details: { reason?: string } }> };
   expect(decisions.decisions[0]).toMatchObject({ action: 'rollout.rejected' });
   expect(decisions.decisions[0]!.details.reason).toMatch(/validation failed/);
+});
+
+it('the CLI lists, shows and rolls out deployments', async () => {
+  const exec = promisify(execFile);
+  const cli = (...args: string[]) => exec(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'core/bin/modelplane.js'), ...args, '--url', server.url, '--key', server.adminKey]);
+  // 1.0.0 and 1.1.0 carry no dataset: validation off again.
+  expect((await server.call('/api/v1/deployments/ids-prod', { method: 'PATCH', json: { validation: null } })).status).toBe(200);
+  const serving = (await deployment(server, 'ids-prod')).status.traffic[0]!.version;
+  const other = serving === '1.0.0' ? '1.1.0' : '1.0.0';
+  expect((await cli('deployments', 'list')).stdout).toContain(`ids-prod  ids  [${serving} 100%]`);
+  expect((await cli('deployments', 'rollout', 'ids-prod', other, '--strategy', 'swap')).stdout).toContain(`[${other} 100%]  last: ${other} promoted`);
+  const shown = JSON.parse((await cli('deployments', 'get', 'ids-prod', '--json')).stdout) as { status: { traffic: unknown } };
+  expect(shown.status.traffic).toEqual([{ version: other, weight: 100 }]);
 });

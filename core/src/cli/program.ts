@@ -5,6 +5,7 @@ import { closeOnSignals, startServer } from '../app.ts';
 import { createKernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { loadConfigForCli } from './config-source.ts';
+import { addDeploymentCommands } from './deployment-commands.ts';
 import { addKeyCommands } from './keys-commands.ts';
 import { addRegistryCommands } from './registry-commands.ts';
 import { addPluginCommands } from './plugin-commands.ts';
@@ -99,6 +100,7 @@ export function buildProgram(): Command {
 
   addRegistryCommands(program);
   addKeyCommands(program);
+  addDeploymentCommands(program);
   return program;
 }
 
