@@ -37,7 +37,9 @@ beforeAll(async () => {
     {
       auth: { rateLimit: { perSecond: 1000, burst: 1000 } },
       plugins: ['@modelplane/runtime-onnx'],
-      models: [{ name: 'ids-demo', register: { path: fixture, version: '1.0.0', metadata: validMetadata() } }],
+      // Served as a deployment, so the /api/v1/deployments/:name routes have a real object to read.
+      models: [{ name: 'ids-demo', load: false, register: { path: fixture, version: '1.0.0', metadata: validMetadata() } }],
+      deployments: [{ name: 'ids-demo', model: 'ids-demo', traffic: [{ version: '1.0.0', weight: 100 }] }],
     },
     { logger: captured },
   );

@@ -55,6 +55,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     void scanning.resumeInterrupted().catch((error: unknown) => kernel.logger.error({ err: error }, 'resuming interrupted scans failed'));
     await registerDeclaredLlms(kernel.loaded.config, services.registry);
     await loadDeclaredModels(kernel.loaded.config, kernel.loaded.dir, services.registry, services.models);
+    await services.deployments.start(kernel.loaded.config.deployments);
+    services.updates.start(kernel.loaded.config.updates.intervalMs);
     await kernel.hooks.ready.promise();
     const running = app;
     const opened = services;

@@ -52,6 +52,13 @@ export const Errors = {
   NotServable: defineError('MP_ERR_NOT_SERVABLE', 409),
   LoadFailed: defineError('MP_ERR_LOAD_FAILED', 500),
 
+  // deployments
+  DeploymentNotFound: defineError('MP_ERR_DEPLOYMENT_NOT_FOUND', 404),
+  DeploymentExists: defineError('MP_ERR_DEPLOYMENT_EXISTS', 409),
+  RolloutConflict: defineError('MP_ERR_ROLLOUT_CONFLICT', 409),
+  ValidationFailed: defineError('MP_ERR_VALIDATION_FAILED', 422),
+  SourceNotFound: defineError('MP_ERR_SOURCE_NOT_FOUND', 404),
+
   // Gateway
   BudgetExceeded: defineError('MP_ERR_BUDGET_EXCEEDED', 429),
   NoEligibleModel: defineError('MP_ERR_NO_ELIGIBLE_MODEL', 422),

@@ -12,6 +12,10 @@ import { Registry } from './registry/registry.ts';
 import { Scanning } from './registry/scanning.ts';
 import { Metrics } from './serving/metrics.ts';
 import { ModelManager } from './serving/model-manager.ts';
+import { DeploymentManager } from './serving/deployments/manager.ts';
+import { DeploymentStore } from './serving/deployments/store.ts';
+import { remoteRegistrySource } from './serving/updates/remote-source.ts';
+import { UpdateManager } from './serving/updates/update-manager.ts';
 
 export interface AuditEntry {
   actor: string;
@@ -29,6 +33,8 @@ export interface CoreServices {
   registry: Registry;
   scanning: Scanning;
   models: ModelManager;
+  deployments: DeploymentManager;
+  updates: UpdateManager;
   metrics: Metrics;
   events: EventBus;
   gateway: Gateway;
@@ -64,6 +70,19 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
   const models = new ModelManager({ registry, scanning, audit, contributions: kernel.contributions, metrics, logger: kernel.logger });
   const events = new EventBus({ webhooks: kernel.loaded.config.events.webhooks, logger: kernel.logger });
   const metering = new MeteringStore(kernel.loaded.dataDir, (error) => kernel.logger.error({ err: error }, 'cost events could not be written'));
+  const deploymentStore = new DeploymentStore(kernel.loaded.dataDir);
+  const deployments = new DeploymentManager({
+    store: deploymentStore,
+    registry,
+    models,
+    validators: kernel.contributions.validator,
+    events,
+    audit,
+    logger: kernel.logger,
+  });
+  // Remote registries are sources like a plugin's, under ids `remote:<name>`.
+  for (const remote of kernel.loaded.config.updates.remotes) kernel.contributions.source.add('core', remoteRegistrySource(remote));
+  const updates = new UpdateManager({ deployments, registry, scanning, sources: kernel.contributions.source, logger: kernel.logger });
   const budgets = new Budgets({
     definitions: budgetDefinitions(kernel.loaded.config.gateway),
     metering,
@@ -94,6 +113,8 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     registry,
     scanning,
     models,
+    deployments,
+    updates,
     metrics,
     events,
     gateway,
@@ -101,6 +122,9 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     budgets,
     audit,
     async close() {
+      updates.stop();
+      await deployments.close();
+      deploymentStore.close();
       events.close();
       await models.close();
       metering.close();

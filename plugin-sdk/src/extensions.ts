@@ -8,6 +8,7 @@ import type { RuntimePlugin } from './runtime.ts';
 import type { ScannerPlugin } from './scanner.ts';
 import type { ModelSource } from './source.ts';
 import type { ArtifactStoreProvider, MetadataStoreProvider } from './stores.ts';
+import type { ModelValidator } from './validator.ts';
 
 export type { Contribution } from './contribution.ts';
 export type * from './gateway.ts';
@@ -16,6 +17,7 @@ export type * from './runtime.ts';
 export type * from './scanner.ts';
 export type * from './source.ts';
 export type * from './stores.ts';
+export type * from './validator.ts';
 
 /** The extension points, by the name used in `ctx.register.<name>`. */
 export interface ExtensionPoints {
@@ -27,6 +29,7 @@ export interface ExtensionPoints {
   metadataStore: MetadataStoreProvider;
   artifactStore: ArtifactStoreProvider;
   source: ModelSource;
+  validator: ModelValidator;
 }
 
 export type ExtensionPointName = keyof ExtensionPoints;
@@ -40,4 +43,5 @@ export const EXTENSION_POINTS: readonly ExtensionPointName[] = Object.freeze([
   'metadataStore',
   'artifactStore',
   'source',
+  'validator',
 ]);

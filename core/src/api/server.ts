@@ -26,6 +26,7 @@ import { blobRoutes } from './routes/blobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { modelRoutes } from './routes/models.ts';
 import { v2Routes } from './routes/v2.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
 import { gatewayRoutes } from './routes/gateway.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -140,6 +141,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
         { name: 'access control', description: 'API keys' },
         { name: 'admin', description: 'Audit log, garbage collection' },
         { name: 'inference (V2)', description: 'Open Inference Protocol (KServe V2) with Triton extensions' },
+        { name: 'deployments', description: 'Deployments: traffic splits, validated swaps, canary rollouts, shadow, A/B, updates' },
         { name: 'gateway', description: 'OpenAI-compatible LLM gateway: chat, routing, costs, budgets' },
       ],
       components: {
@@ -160,11 +162,13 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
   await app.register(
     v2Routes({
       models: services.models,
+      deployments: services.deployments,
       metrics: services.metrics,
       inferBodyLimit: kernel.loaded.config.serving.inferBodyLimit,
-      declared: () => kernel.loaded.config.models.map((m) => m.name),
+      declared: () => [...kernel.loaded.config.models.filter((m) => m.load).map((m) => m.name), ...kernel.loaded.config.deployments.map((d) => d.name)],
     }),
   );
+  await app.register(deploymentRoutes(services));
   await app.register(gatewayRoutes({ gateway: services.gateway, metering: services.metering, budgets: services.budgets, events: services.events }));
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };

@@ -8,6 +8,7 @@ import { CORE_VERSION } from '../version.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigForCli } from './config-source.ts';
+import { addDeploymentCommands } from './deployment-commands.ts';
 import { addKeyCommands } from './keys-commands.ts';
 import { addRegistryCommands } from './registry-commands.ts';
 import { addPluginCommands } from './plugin-commands.ts';
@@ -121,6 +122,7 @@ export function buildProgram(): Command {
 
   addRegistryCommands(program);
   addKeyCommands(program);
+  addDeploymentCommands(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import { formatPath } from '@modelplane/plugin-sdk';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { Errors } from '../errors.ts';
+import { BatchingSchema, DeploymentSpecSchema } from '../serving/deployments/spec.ts';
 
 const PluginEntrySchema = z.union([
   z.string().min(1),
@@ -106,19 +107,11 @@ export const ConfigSchema = z.strictObject({
             status: z.enum(['testing', 'active']).default('active'),
           })
           .optional(),
+        /** false: only register (e.g. versions a deployment serves), do not load under this name. */
+        load: z.boolean().default(true),
         runtime: z.string().min(1).optional(),
         options: z.record(z.string(), z.unknown()).default({}),
-        batching: z
-          .strictObject({
-            maxBatchSize: z.int().min(0).optional(),
-            maxQueueDelayMs: z.number().min(0).optional(),
-            preferredBatchSizes: z.array(z.int().positive()).optional(),
-            maxQueueSize: z.int().positive().optional(),
-            timeoutMs: z.int().positive().optional(),
-            /** false: wait up to maxQueueDelayMs for a fuller batch even when idle (Triton's behaviour). */
-            eager: z.boolean().optional(),
-          })
-          .optional(),
+        batching: BatchingSchema.optional(),
       }),
     )
     .default([]),
@@ -185,6 +178,19 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       webhooks: z
         .array(z.strictObject({ url: z.url(), events: z.array(z.string().min(1)).optional(), secret: z.string().min(1).optional() }))
+        .default([]),
+    })
+    .prefault({}),
+  /** Deployments to create at start (see docs/deployments.md); a stored deployment keeps its live traffic and rollout. */
+  deployments: z.array(DeploymentSpecSchema).default([]),
+  /** The update manager: polls sources for newer versions of deployed models. */
+  updates: z
+    .strictObject({
+      /** How often to check; 0 = only when asked (`POST /api/v1/updates/check`). */
+      intervalMs: z.int().min(0).default(0),
+      /** Other Modelplane servers to pull versions from; each is the source `remote:<name>`. */
+      remotes: z
+        .array(z.strictObject({ name: z.string().min(1), url: z.url(), apiKey: z.string().min(1).optional() }))
         .default([]),
     })
     .prefault({}),

@@ -24,6 +24,7 @@ async function registerLocal(registry: Registry, declared: DeclaredModel, config
 export async function loadDeclaredModels(config: Config, configDir: string, registry: Registry, models: ModelManager): Promise<void> {
   for (const declared of config.models) {
     if (declared.register) await registerLocal(registry, declared, configDir);
+    if (!declared.load) continue;
     const reference = declared.reference ?? (declared.register ? `${declared.name}@${declared.register.version}` : declared.name);
     await models.load(reference, {
       name: declared.name,

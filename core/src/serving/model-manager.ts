@@ -48,6 +48,8 @@ export interface LoadedModel {
   batcher: Batcher<InferRequest, InferResponse>;
   batching: BatchingOptions & { maxBatchSize: number };
   loadedAt: string;
+  /** Set once the instance is disposed; a batch reaching it after that is a bug, and fails loudly. */
+  disposed: boolean;
 }
 
 export interface InferOutcome {
@@ -112,11 +114,31 @@ export class ModelManager {
   async load(reference: string, options: LoadOptions = {}): Promise<LoadedModel> {
     const version = await this.#deps.registry.resolve(reference);
     const name = options.name ?? version.model;
+    const previousState = this.#states.get(name);
+    this.#states.set(name, { state: 'LOADING' });
+    let loaded: LoadedModel;
+    try {
+      loaded = await this.open(version, { ...options, name });
+    } catch (error) {
+      this.#states.set(name, this.#models.has(name) ? (previousState ?? { state: 'READY' }) : { state: 'UNAVAILABLE', reason: (error as Error).message });
+      throw error;
+    }
+    const previous = this.#models.get(name);
+    this.#models.set(name, loaded);
+    this.#states.set(name, { state: 'READY' });
+    if (previous) await this.retire(previous);
+    return loaded;
+  }
+
+  /**
+   * Loads and warms up a version behind its own batcher without publishing it under any name: deployments keep
+   * several versions of one name (stable, canary, shadow) and route between them themselves.
+   */
+  async open(version: VersionRecord, options: LoadOptions & { name: string }): Promise<LoadedModel> {
+    const name = options.name;
     if (version.status === 'retired') throw new Errors.NotServable(`${version.model}@${version.version} is retired and cannot be served`);
     await this.#assertScanAllows(version, options.overrideScan);
     const runtime = this.#pickRuntime(version, options.runtime);
-    const previousState = this.#states.get(name);
-    this.#states.set(name, { state: 'LOADING' });
     let instance: ModelInstance;
     try {
       instance = await runtime.load({
@@ -134,7 +156,6 @@ export class ModelManager {
       });
       await instance.warmup?.();
     } catch (error) {
-      this.#states.set(name, this.#models.has(name) ? (previousState ?? { state: 'READY' }) : { state: 'UNAVAILABLE', reason: (error as Error).message });
       if (isMpError(error)) throw error;
       throw new Errors.LoadFailed(`loading ${version.model}@${version.version} with runtime ${runtime.id} failed: ${(error as Error).message}`, { cause: error });
     }
@@ -145,9 +166,20 @@ export class ModelManager {
     };
     const series = this.#deps.metrics.forModel(name, version.version);
     const batcherOptions: BatcherOptions = { ...batching, concurrency: 1 };
-    const batcher = new Batcher<InferRequest, InferResponse>(
+    const loaded: LoadedModel = {
+      name,
+      version,
+      runtime: runtime.id,
+      instance,
+      batcher: undefined as unknown as LoadedModel['batcher'],
+      batching,
+      loadedAt: new Date().toISOString(),
+      disposed: false,
+    };
+    loaded.batcher = new Batcher<InferRequest, InferResponse>(
       batcherOptions,
       async (requests) => {
+        if (loaded.disposed) throw new Errors.Internal(`${name}@${version.version}: a batch reached a disposed instance`);
         const { inputs, rows } = concatBatch(requests.map((r) => r.inputs));
         series.batchSize.observe(rows.reduce((a, b) => a + b, 0));
         const { outputs } = await instance.infer({ inputs });
@@ -155,12 +187,7 @@ export class ModelManager {
       },
       (request) => request.inputs[0]?.shape[0] ?? 1,
     );
-    const loaded: LoadedModel = { name, version, runtime: runtime.id, instance, batcher, batching, loadedAt: new Date().toISOString() };
-    const previous = this.#models.get(name);
-    this.#models.set(name, loaded);
-    this.#states.set(name, { state: 'READY' });
     this.#deps.logger.info({ model: name, version: version.version, runtime: runtime.id, maxBatchSize: batching.maxBatchSize }, 'model loaded');
-    if (previous) await this.#retire(previous);
     return loaded;
   }
 
@@ -188,12 +215,13 @@ export class ModelManager {
     if (!loaded) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
     this.#models.delete(name);
     this.#states.set(name, { state: 'UNAVAILABLE', reason: 'unloaded' });
-    await this.#retire(loaded);
+    await this.retire(loaded);
   }
 
   /** In-flight and queued requests finish on the old instance, then it is freed. */
-  async #retire(loaded: LoadedModel): Promise<void> {
+  async retire(loaded: LoadedModel): Promise<void> {
     await loaded.batcher.drain();
+    loaded.disposed = true;
     await loaded.instance.dispose();
     this.#deps.metrics.forgetModel(loaded.name, loaded.version.version);
   }
@@ -208,7 +236,13 @@ export class ModelManager {
     if (version !== undefined && version !== model.version.version) {
       throw new Errors.ModelNotLoaded(`model "${name}" serves version ${model.version.version}, not ${version}`);
     }
-    this.#deps.metrics.forModel(name, model.version.version).queueDepth.set(model.batcher.depth);
+    return this.inferOn(model, request, signal);
+  }
+
+  /** Runs a request on one loaded model (a deployment picked it). Submitting is synchronous, so a swap that retires
+   * `model` right after still drains this request before disposing. */
+  async inferOn(model: LoadedModel, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+    this.#deps.metrics.forModel(model.name, model.version.version).queueDepth.set(model.batcher.depth);
     const submitted = await model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
     return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
   }

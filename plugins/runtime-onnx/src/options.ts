@@ -28,7 +28,13 @@ export type OnnxOptions = z.infer<typeof OnnxOptions>;
 
 /** Per-load options over the plugin's defaults; a bad value is a coded 400 naming the option. */
 export function resolveOptions(defaults: Partial<OnnxOptions>, overrides: Record<string, unknown>): OnnxOptions {
-  const parsed = OnnxOptions.safeParse({ ...defaults, ...overrides });
+  // A deployment's `device` (cpu | cuda) picks the execution providers unless they are given explicitly.
+  const { device, ...rest } = overrides;
+  if (device !== undefined && device !== 'cpu' && device !== 'cuda') {
+    throw new BadRuntimeOptions(`invalid onnx runtime options: options.device: expected "cpu" or "cuda", got ${JSON.stringify(device)}`);
+  }
+  const providers = device === undefined || rest.executionProviders !== undefined ? {} : { executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] };
+  const parsed = OnnxOptions.safeParse({ ...defaults, ...rest, ...providers });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
   throw new BadRuntimeOptions(`invalid onnx runtime options: ${problems.join('; ')}`, { details: { issues: parsed.error.issues } });

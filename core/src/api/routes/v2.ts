@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { Errors } from '../../errors.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
-import type { ModelManager } from '../../serving/model-manager.ts';
+import type { DeploymentManager } from '../../serving/deployments/manager.ts';
+import type { LoadedModel, ModelManager } from '../../serving/model-manager.ts';
 import { checkAgainstSignature, decodeInferRequest, encodeInferResponse } from '../../serving/v2-codec.ts';
 import { CORE_VERSION } from '../../version.ts';
 
@@ -30,6 +31,8 @@ const VersionParams = z.object({ model: z.string(), version: z.string() });
 
 export interface V2Deps {
   models: ModelManager;
+  /** Names that are deployments route through their traffic split; other names are plain loaded models. */
+  deployments: DeploymentManager;
   metrics: Metrics;
   inferBodyLimit: number;
   /** Names declared in the config; the server is ready when all of them are. */
@@ -38,7 +41,7 @@ export interface V2Deps {
 
 /** The Open Inference Protocol (KServe V2) REST API, with Triton's binary tensor and model repository extensions. */
 export function v2Routes(deps: V2Deps): FastifyPluginAsync {
-  const { models, metrics } = deps;
+  const { models, metrics, deployments } = deps;
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['inference (V2)'];
@@ -52,12 +55,15 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     }));
     app.get('/v2/health/live', { config: { scope: 'public' }, schema: { tags, summary: 'The server is alive' } }, async () => ({ live: true }));
     app.get('/v2/health/ready', { config: { scope: 'public' }, schema: { tags, summary: 'Every declared model is loaded' } }, async (_request, reply) => {
-      const missing = deps.declared().filter((name) => !models.get(name));
+      const missing = deps.declared().filter((name) => !models.get(name) && !deployments.primary(name));
       if (missing.length > 0) return reply.code(503).send({ ready: false, error: `not loaded yet: ${missing.join(', ')}` });
       return { ready: true };
     });
 
-    const loaded = (name: string, version?: string) => {
+    /** For a deployment, the instance its split picks (or the named version); `header` makes A/B sticky. */
+    const loaded = (name: string, version?: string, header: (h: string) => string | undefined = () => undefined): LoadedModel => {
+      const picked = deployments.pick(name, version, header);
+      if (picked) return picked;
       const model = models.get(name);
       if (!model) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
       if (version !== undefined && version !== model.version.version) {
@@ -66,11 +72,12 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
       return model;
     };
 
+    const described = (name: string, version?: string) => (version === undefined ? (deployments.primary(name) ?? loaded(name)) : loaded(name, version));
     const metadata = (name: string, version?: string) => {
-      const model = loaded(name, version);
+      const model = described(name, version);
       return {
         name: model.name,
-        versions: [model.version.version],
+        versions: deployments.has(name) ? deployments.servedVersions(name) : [model.version.version],
         platform: model.runtime,
         inputs: model.instance.signature.inputs,
         outputs: model.instance.signature.outputs,
@@ -84,12 +91,14 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     );
 
     // Loaded is not enough: the instance says whether it can answer now (a sidecar runtime is not while its process
-    // is down or being restarted), so readiness never reports a dead backend as ready.
+    // is down or being restarted), so readiness never reports a dead backend as ready. A deployment is ready when the
+    // version it serves is.
     const ready = async (name: string, version: string | undefined, reply: FastifyReply) => {
+      const served = deployments.has(name) ? deployments.servedVersions(name) : [models.get(name)?.version.version];
       const model = models.get(name);
-      const isLoaded = model !== undefined && (version === undefined || version === model.version.version);
-      const health = isLoaded ? await model.instance.health() : undefined;
-      if (health?.ready) return reply.send({ name, ready: true });
+      const isLoaded = served[0] !== undefined && (version === undefined || served.includes(version));
+      const health = isLoaded && model ? await model.instance.health() : undefined;
+      if (isLoaded && (health === undefined || health.ready)) return reply.send({ name, ready: true });
       const why = health?.detail ? `: ${health.detail}` : '';
       return reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready${why}` });
     };
@@ -101,7 +110,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     );
 
     app.get('/v2/models/:model/config', { config: metadataConfig, schema: { tags, summary: 'Triton-style model configuration (batching, tensors)', params: ModelParams } }, async (r) => {
-      const model = loaded(r.params.model);
+      const model = described(r.params.model);
       const batching = model.batching.maxBatchSize > 0;
       const dims = (shape: number[]) => (batching ? shape.slice(1) : shape);
       return {
@@ -121,12 +130,15 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
             }
           : {}),
         instance_group: [{ count: 1, kind: 'KIND_CPU' }],
-        version_policy: { specific: { versions: [model.version.version] } },
+        version_policy: { specific: { versions: deployments.has(model.name) ? deployments.servedVersions(model.name) : [model.version.version] } },
       };
     });
 
     const infer = async (request: FastifyRequest, reply: FastifyReply, name: string, version: string | undefined) => {
-      const model = loaded(name, version);
+      const model = loaded(name, version, (h) => {
+        const value = request.headers[h.toLowerCase()];
+        return Array.isArray(value) ? value[0] : value;
+      });
       const series = metrics.forModel(name, model.version.version);
       try {
         const decoded = decodeBody(request);
@@ -136,7 +148,9 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
-        const outcome = await models.infer(name, version, { inputs: decoded.inputs, ...(decoded.outputs ? { outputs: decoded.outputs } : {}) }, controller.signal);
+        // Submitted in the same tick as the pick above: a swap that follows drains this request before disposing.
+        const inferRequest = { inputs: decoded.inputs, ...(decoded.outputs ? { outputs: decoded.outputs } : {}) };
+        const outcome = await models.inferOn(model, inferRequest, controller.signal);
         const encoded = encodeInferResponse({ name, version: outcome.model.version.version }, decoded, outcome.response.outputs);
         const json = JSON.stringify(encoded.header);
         const totalMs = reply.elapsedTime;
@@ -152,6 +166,8 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
         served.queue.observe(outcome.queueMs / 1000);
         served.compute.observe(outcome.computeMs / 1000);
         served.overhead.observe(overheadMs / 1000);
+        deployments.observe(name, model, totalMs, true);
+        deployments.mirror(name, inferRequest, outcome.response);
         if (encoded.binary.length === 0) return reply.type('application/json').send(json);
         const header = Buffer.from(json);
         return reply
@@ -160,6 +176,9 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
           .send(Buffer.concat([header, ...encoded.binary]));
       } catch (error) {
         series.failed.inc();
+        // Only the server's failures count against a version; a malformed request is the caller's.
+        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        if (status >= 500) deployments.observe(name, model, reply.elapsedTime, false);
         if (error instanceof Error && (error as { code?: string }).code === QueueFull.code) {
           reply.header('retry-after', (error as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds ?? 1);
         }
