@@ -7,8 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockAnthropic, type MockAnthropic } from './support/mock-anthropic.ts';
 import { type MockOpenAI, startMockOpenAI } from './support/mock-openai.ts';
 import { gatewayConfig } from './support/gateway.ts';
+import { requireTestVenv, runPythonCheck } from './support/python.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { readSse } from './support/sse.ts';
+
+const pythonVenv = await requireTestVenv('python openai client');
 
 let openaiUpstream: MockOpenAI;
 let anthropicUpstream: MockAnthropic;
@@ -218,5 +221,20 @@ describe('guards', () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('MP_ERR_GUARD_BLOCKED');
     expect(openaiUpstream.requests).toHaveLength(0);
+  });
+});
+
+describe('official OpenAI Python client', () => {
+  it.runIf(pythonVenv !== '')('calls the gateway unchanged, streaming and not', async () => {
+    const results = await runPythonCheck(pythonVenv, 'openai_client_check.py', [`${server.url}/v1`, server.adminKey]);
+    expect(results).toMatchObject({
+      text: 'Echo: hello from python',
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+      model: 'gpt-4o-mini',
+      routed_by: 'cost-optimized',
+      stream_text: 'Echo: stream from python',
+      stream_usage: { prompt_tokens: 3, completion_tokens: 4 },
+      not_found: { status: 404 },
+    });
   });
 });

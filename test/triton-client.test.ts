@@ -1,28 +1,12 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { requireService } from './support/services.ts';
+import { requireTestVenv, runPythonCheck } from './support/python.ts';
 import { repoRoot } from './support/tmp.ts';
 
-const exec = promisify(execFile);
+const venv = await requireTestVenv('python tritonclient');
 
-/** The Python env with tritonclient: $MODELPLANE_TEST_VENV (set by .ci/run), else built on demand (cached). */
-async function testVenv(): Promise<string> {
-  if (process.env.MODELPLANE_TEST_VENV) return process.env.MODELPLANE_TEST_VENV;
-  const { stdout } = await exec(join(repoRoot, 'scripts/python-env.sh'), [join(repoRoot, 'python/requirements-test.txt')], { timeout: 300_000 });
-  return stdout.trim();
-}
-
-let venv = '';
-const available = await requireService('python tritonclient', async () => {
-  venv = await testVenv();
-  return existsSync(join(venv, 'bin/python')) ? { available: true } : { available: false, reason: `no Python in ${venv}` };
-});
-
-describe.runIf(available)('official tritonclient[http] against Modelplane', () => {
+describe.runIf(venv !== '')('official tritonclient[http] against Modelplane', () => {
   let server: TestServer;
   beforeAll(async () => {
     const fixtures = join(repoRoot, 'test/fixtures/onnx');
@@ -43,12 +27,11 @@ describe.runIf(available)('official tritonclient[http] against Modelplane', () =
   afterAll(() => server?.close());
 
   it('reads health, metadata and config, and infers with JSON and binary tensors', async () => {
-    const { stdout } = await exec(
-      join(venv, 'bin/python'),
-      [join(repoRoot, 'test/python/triton_client_check.py'), server.url.replace('http://', ''), server.adminKey, join(repoRoot, 'test/fixtures/onnx/ids-mlp.reference.json')],
-      { timeout: 60_000 },
-    );
-    const results = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    const results = await runPythonCheck(venv, 'triton_client_check.py', [
+      server.url.replace('http://', ''),
+      server.adminKey,
+      join(repoRoot, 'test/fixtures/onnx/ids-mlp.reference.json'),
+    ]);
     expect(results).toMatchObject({
       live: true,
       ready: true,
