@@ -1,4 +1,3 @@
-import { asValue } from 'awilix';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyStore } from '../auth/key-store.ts';
 import { parseToken, redactToken, secretMatches } from '../auth/api-keys.ts';
@@ -77,7 +76,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     const config = request.routeOptions.config;
     const scope = config.scope ?? 'public';
     if (options.mode === 'none') {
-      request.diScope.register({ principal: asValue(DEVELOPER) });
+      request.principal = DEVELOPER;
       return;
     }
     if (scope === 'public') return;
@@ -103,7 +102,7 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     if (config.rateLimit) {
       applyLimit(reply, buckets.take(`route:${request.routeOptions.url}:${principal.id}`, config.rateLimit));
     }
-    request.diScope.register({ principal: asValue(principal) });
+    request.principal = principal;
   });
   return declared;
 

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AwilixContainer } from 'awilix';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -15,7 +15,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { RequestCradle } from '../kernel/container.ts';
-import { createRequestScope } from '../kernel/container.ts';
+import { ANONYMOUS, createRequestScope, type Principal } from '../kernel/container.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
@@ -36,8 +36,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The request's DI scope: kernel services plus `requestId` and `principal`; disposed when the response ends. */
     diScope: AwilixContainer<RequestCradle>;
+    /** Who is calling, set by access control before any handler runs. */
+    principal: Principal;
   }
 }
+
+const SCOPE = Symbol('diScope');
 
 export interface ServerExtras {
   /** Every route with the scope it declared, for the route × role test matrix and `modelplane routes`. */
@@ -97,9 +101,17 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
     ),
   );
 
-  app.decorateRequest('diScope', null as never);
+  // The request's DI scope is made on first use: most requests (inference above all) never ask for it, and making
+  // and disposing one costs more than the rest of access control.
+  app.decorateRequest('principal', null as never);
+  app.decorateRequest('diScope', {
+    getter(this: FastifyRequest & { [SCOPE]?: AwilixContainer<RequestCradle> }) {
+      this[SCOPE] ??= createRequestScope(kernel.container, this.id, this.principal ?? ANONYMOUS);
+      return this[SCOPE];
+    },
+  });
   app.addHook('onRequest', async (request, reply) => {
-    request.diScope = createRequestScope(kernel.container, request.id);
+    request.principal = ANONYMOUS;
     reply.header('x-request-id', request.id);
   });
   // Once close() has begun, answer in-flight requests with `Connection: close` so keep-alive sockets do not
@@ -108,12 +120,8 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
     if (!app.server.listening) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
-    services.metrics.httpRequests.inc({
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: reply.statusCode,
-    });
-    await request.diScope?.dispose();
+    services.metrics.countHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+    await (request as FastifyRequest & { [SCOPE]?: AwilixContainer<RequestCradle> })[SCOPE]?.dispose();
   });
 
   const verified = new VerifiedKeys();

@@ -42,9 +42,21 @@ export class Metrics {
   });
 
   readonly #bound = new Map<string, ModelMetrics>();
+  readonly #httpBound = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'modelplane_' });
+  }
+
+  /** Counts one HTTP response; each method × route × status series is bound once, as for models. */
+  countHttp(method: string, route: string, status: number): void {
+    const key = `${method} ${route} ${status}`;
+    let counter = this.#httpBound.get(key);
+    if (!counter) {
+      counter = this.httpRequests.labels(method, route, String(status));
+      this.#httpBound.set(key, counter);
+    }
+    counter.inc();
   }
 
   /** One model version's series, bound once: observing through them skips hashing the label set on every request. */
