@@ -114,35 +114,34 @@ export class FilesystemArtifactStore implements ArtifactStore {
 
 /**
  * Copies the stream into `path`, hashing as it goes, and returns once the bytes are on disk. Socket chunks (~64 KiB)
- * are gathered into one of two WRITE_BUFFER-sized buffers; while one is being written the other fills, so the disk
- * sees large writes, the network never waits on a small one, and memory stays at two buffers whatever the size.
- * Every FLUSH_EVERY bytes an fdatasync starts in the background, so write-back overlaps the upload and the final
- * fsync (which is what guarantees durability) has little left to do.
+ * are gathered until WRITE_BUFFER bytes and written with one writev; while that write runs the next batch gathers,
+ * so the disk sees large writes, the network never waits on a small one, and at most two batches are held whatever
+ * the size. Every FLUSH_EVERY bytes an fdatasync starts in the background, so write-back overlaps the upload and the
+ * final fsync (which is what guarantees durability) has little left to do.
  */
 async function writeHashed(stream: Readable, path: string, options: PutOptions): Promise<{ hex: string; size: number }> {
   const hash = createHash('sha256');
   const file = await open(path, 'wx', 0o644);
-  const buffers = [Buffer.allocUnsafe(WRITE_BUFFER), Buffer.allocUnsafe(WRITE_BUFFER)];
-  let current = 0;
-  let filled = 0;
+  let batch: Buffer[] = [];
+  let batched = 0;
   let size = 0;
   let unsynced = 0;
   let writing: Promise<unknown> = Promise.resolve();
   let syncing: Promise<unknown> = Promise.resolve();
   const flush = async () => {
     await writing;
-    writing = file.write(buffers[current]!, 0, filled);
+    writing = file.writev(batch);
     // Awaited later; the handler only keeps a failure meanwhile from counting as unhandled (which would end the process).
     writing.catch(() => {});
-    unsynced += filled;
+    unsynced += batched;
     if (unsynced >= FLUSH_EVERY) {
       unsynced = 0;
       const written = writing;
       syncing = Promise.all([syncing, written]).then(() => file.datasync());
       syncing.catch(() => {});
     }
-    current = 1 - current;
-    filled = 0;
+    batch = [];
+    batched = 0;
   };
   try {
     options.signal?.throwIfAborted();
@@ -151,15 +150,11 @@ async function writeHashed(stream: Readable, path: string, options: PutOptions):
       if (options.maxBytes !== undefined && size > options.maxBytes) throw new BlobTooLarge(`blob exceeds the limit of ${options.maxBytes} bytes`);
       options.signal?.throwIfAborted();
       hash.update(chunk);
-      let offset = 0;
-      while (offset < chunk.length) {
-        const copied = chunk.copy(buffers[current]!, filled, offset);
-        filled += copied;
-        offset += copied;
-        if (filled === WRITE_BUFFER) await flush();
-      }
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BUFFER) await flush();
     }
-    if (filled > 0) await flush();
+    if (batched > 0) await flush();
     await writing;
     await syncing;
     await file.sync();
