@@ -149,13 +149,18 @@ describe('fallbacks', () => {
     expect(anthropicUpstream.generationBodies()).toHaveLength(1);
   });
 
-  it('falls back after a 500 while streaming, before any token went out', async () => {
-    openaiUpstream.enqueueFor('gpt-4o', { status: 500 });
-    const stream = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'stream me' }], stream: true }).withResponse();
-    expect(stream.response.headers.get('x-modelplane-model')).toBe('gpt-4o-mini@1.0.0');
-    let text = '';
-    for await (const chunk of stream.data) text += chunk.choices[0]?.delta.content ?? '';
-    expect(text).toBe('Echo: stream me');
+  it('falls back after a 429 and after a 500 while streaming, before any token went out', async () => {
+    for (const fault of [{ status: 429, retryAfterMs: 50 }, { status: 500 }]) {
+      openaiUpstream.enqueueFor('gpt-4o-mini', fault);
+      const stream = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'stream me' }], stream: true }).withResponse();
+      expect(stream.response.headers.get('x-modelplane-attempts')).toBe('2');
+      expect(stream.response.headers.get('x-modelplane-model')).toBe('gpt-4o@1.0.0');
+      let text = '';
+      for await (const chunk of stream.data) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('Echo: stream me');
+      await new Promise((resolve) => setTimeout(resolve, 60)); // past the 429's cooldown
+    }
+    expect(openaiUpstream.requests.map((r) => (r.body as { model: string }).model)).toEqual(['gpt-4o-mini', 'gpt-4o', 'gpt-4o-mini', 'gpt-4o']);
   });
 
   it('gives the client a 429 with Retry-After when every model is rate limited', async () => {
