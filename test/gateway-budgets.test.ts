@@ -60,6 +60,24 @@ describe('stream post-guard', () => {
   });
 });
 
+describe('a client that leaves mid-stream', () => {
+  it('stops the upstream, bills what it produced and releases the reservation', async () => {
+    openaiUpstream.enqueueFor('gpt-4o', { text: Array.from({ length: 300 }, (_, i) => `t${i}`).join(' '), tokenDelayMs: 5 });
+    const controller = new AbortController();
+    const response = await server.call('/v1/chat/completions', { method: 'POST', signal: controller.signal, json: { model: 'gpt-4o', stream: true, max_tokens: 100, messages: [{ role: 'user', content: 'go on' }] } });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    controller.abort();
+    await expect.poll(() => openaiUpstream.requests.at(-1)?.outcome, { timeout: 5000 }).toBe('client-closed');
+    await expect
+      .poll(async () => ((await (await server.call('/api/v1/costs/events?limit=1')).json()) as { events: Array<{ model: string; outcome: string }> }).events[0], { timeout: 5000 })
+      .toMatchObject({ model: 'gpt-4o', outcome: 'abandoned' });
+    const status = (await (await server.call('/api/v1/budgets')).json()) as { budgets: Array<{ budget: string; reserved_usd: string }> };
+    expect(status.budgets).toContainEqual(expect.objectContaining({ budget: 'daily-cap', reserved_usd: '0.000000' }));
+  });
+});
+
 describe('budgets', () => {
   it('200 concurrent calls against a budget that fits 50: spend never exceeds it, thresholds fire once each', async () => {
     const call = () => client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });

@@ -118,6 +118,11 @@ describe('OpenAI-compatible API', () => {
   it('refuses what it cannot do with OpenAI-shaped errors', async () => {
     await expect(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, message: expect.stringContaining('no model or route "nope"') });
     await expect(client.chat.completions.create({ model: 'unpriced', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 422, code: 'MP_ERR_MODEL_UNPRICED' });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 200_000, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("200000 is more than gpt-4o-mini's context length of 128000"),
+    });
+    await expect(client.chat.completions.create({ model: 'gpt-4o@nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'MP_ERR_ALIAS_NOT_FOUND' });
     const noMessages = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o' } });
     expect(noMessages.status).toBe(400);
     expect(((await noMessages.json()) as { error: { message: string; type: string } }).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('messages') });

@@ -207,7 +207,8 @@ export class Gateway {
       try {
         candidate = await this.#catalog.get(call.model);
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) {
+        // A missing alias or version of a model that exists keeps the registry's own message.
+        if ((error as { code?: string }).code === 'MP_ERR_MODEL_NOT_FOUND') {
           const routes = ['auto', ...this.#config.routes.map((r) => r.name)];
           throw new Errors.NotFound(`no model or route "${call.model}": use a registered LLM model, or one of the routes ${routes.join(', ')}`);
         }
@@ -216,6 +217,9 @@ export class Gateway {
       if (!candidate) throw new Errors.NotAnLlm(`model "${call.model}" is not an LLM: its version has no metadata.llm (tensor models are served on /v2)`);
       if (!candidate.cost) {
         throw new Errors.ModelUnpriced(`model "${call.model}" has no cost profile (metadata.llm.cost), so its calls cannot be metered or budgeted; add one`);
+      }
+      if (maxTokens > candidate.contextLength) {
+        throw new Errors.BadRequest(`body.max_tokens: ${maxTokens} is more than ${candidate.model}'s context length of ${candidate.contextLength} tokens`);
       }
       strategy = 'explicit';
       ranked = [{ candidate, score: 1, components: { quality: 1, cost: 1, latency: 1, safety: 1, reliability: 1, estimatedCostMicroUsd: 0, estimatedLatencyMs: 0 }, reasons: ['named in the request'] }];
@@ -441,43 +445,57 @@ export class Gateway {
     let end: Extract<ChatStreamEvent, { type: 'end' }> | undefined;
     let failure: Error | undefined;
     let next = first;
+    let accounted = false;
     try {
-      while (!next.done) {
-        const event = next.value;
-        if (event.type === 'end') {
-          end = event;
-          break;
+      try {
+        while (!next.done) {
+          const event = next.value;
+          if (event.type === 'end') {
+            end = event;
+            break;
+          }
+          pieces += 1;
+          received += event.text;
+          const released = filter.push(event.text);
+          if (filter.blocked) break;
+          if (released) yield { text: released };
+          next = await upstream.next();
         }
-        pieces += 1;
-        received += event.text;
-        const released = filter.push(event.text);
-        if (filter.blocked) break;
-        if (released) yield { text: released };
-        next = await upstream.next();
+        if (!filter.blocked && !end && !failure) failure = new Error(`${candidate.provider}: the stream ended without its final event`);
+      } catch (error) {
+        failure = error as Error;
       }
-      if (!filter.blocked && !end && !failure) failure = new Error(`${candidate.provider}: the stream ended without its final event`);
-    } catch (error) {
-      failure = error as Error;
+      if (filter.blocked) await upstream.return?.(undefined);
+      // Text held back for the guards goes out (judged) even when the upstream broke: the client gets all of it, then the error.
+      const tail = !filter.blocked ? await filter.end() : '';
+      if (tail) yield { text: tail };
+      await this.#auditGuards(call, candidate.model, filter.decisions);
+      // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
+      const estimated = !end?.usage;
+      const usage = end?.usage ?? { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
+      const outcome = filter.blocked ? 'blocked' : failure ? (call.signal.aborted ? 'abandoned' : 'cut') : 'completed';
+      const cost = this.#meter(plan, call, candidate, eventId, outcome, usage, timing, estimated);
+      this.#budgets.settle(reservation, cost);
+      accounted = true;
+      if (failure) {
+        this.#failed(plan, call, candidate, eventId, attempt, failure);
+        return { kind: 'failed', error: failure, usage, costMicroUsd: cost };
+      }
+      this.#stats.succeeded(candidate.model, (timing.firstToken ?? timing.started) - timing.started, usage.outputTokens, performance.now() - (timing.firstToken ?? timing.started));
+      this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
+      if (filter.blocked) return { kind: 'blocked', guard: filter.blocked, usage, costMicroUsd: cost };
+      return { kind: 'completed', finishReason: end!.finishReason, usage, costMicroUsd: cost };
+    } finally {
+      if (!accounted) {
+        // The consumer left mid-stream (the client went away): stop the upstream and bill what it surely produced,
+        // so the reservation is released and the budget stays exact.
+        await upstream.return?.(undefined)?.catch(() => {});
+        const usage = { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
+        const cost = this.#meter(plan, call, candidate, eventId, 'abandoned', usage, timing, true);
+        this.#budgets.settle(reservation, cost);
+        this.#emit('modelCallFailed', this.#callEvent(plan, call, candidate, eventId, attempt, { error: 'the client went away mid-stream', costMicroUsd: cost }));
+      }
     }
-    if (filter.blocked) await upstream.return?.(undefined);
-    // Text held back for the guards goes out (judged) even when the upstream broke: the client gets all of it, then the error.
-    const tail = !filter.blocked ? await filter.end() : '';
-    if (tail) yield { text: tail };
-    await this.#auditGuards(call, candidate.model, filter.decisions);
-    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
-    const estimated = !end?.usage;
-    const usage = end?.usage ?? { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
-    const outcome = filter.blocked ? 'blocked' : failure ? 'cut' : 'completed';
-    const cost = this.#meter(plan, call, candidate, eventId, outcome, usage, timing, estimated);
-    this.#budgets.settle(reservation, cost);
-    if (failure) {
-      this.#failed(plan, call, candidate, eventId, attempt, failure);
-      return { kind: 'failed', error: failure, usage, costMicroUsd: cost };
-    }
-    this.#stats.succeeded(candidate.model, (timing.firstToken ?? timing.started) - timing.started, usage.outputTokens, performance.now() - (timing.firstToken ?? timing.started));
-    this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
-    if (filter.blocked) return { kind: 'blocked', guard: filter.blocked, usage, costMicroUsd: cost };
-    return { kind: 'completed', finishReason: end!.finishReason, usage, costMicroUsd: cost };
   }
 
   models(principal: Principal): Promise<RouteCandidate[]> {

@@ -24,7 +24,8 @@ export interface CostEvent {
   latencyMs: number;
   ttftMs: number | null;
   stream: boolean;
-  outcome: 'completed' | 'failed' | 'cut' | 'blocked';
+  /** `cut`: the vendor broke the stream; `abandoned`: the client went away mid-stream. */
+  outcome: 'completed' | 'failed' | 'cut' | 'blocked' | 'abandoned';
   /** True when the vendor reported no usage (a cut stream) and the figures are our conservative estimate. */
   usageEstimated: boolean;
 }
