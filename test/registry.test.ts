@@ -167,6 +167,17 @@ describe('aliases, status and licenses', () => {
     expect(seen).toContain('tf-model');
   });
 
+  it('gives a key limited to some models full pages of the models it may see', async () => {
+    for (const name of ['pg-a', 'pg-keep-b', 'pg-c', 'pg-keep-d', 'pg-e', 'pg-f', 'pg-keep-g']) await pushVersion(server, name, '1.0.0', { 'w.bin': name }, validMetadata());
+    const created = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'pages', scopes: ['read'], models: ['pg-keep-*'] } });
+    const { token } = (await created.json()) as { token: string };
+    const first = (await (await server.call('/api/v1/models?limit=2', { key: token })).json()) as { models: Array<{ name: string }>; nextCursor: string | null };
+    expect(first.models.map((m) => m.name)).toEqual(['pg-keep-b', 'pg-keep-d']);
+    const second = (await (await server.call(`/api/v1/models?limit=2&cursor=${first.nextCursor}`, { key: token })).json()) as { models: Array<{ name: string }>; nextCursor: string | null };
+    expect(second.models.map((m) => m.name)).toEqual(['pg-keep-g']);
+    expect(second.nextCursor).toBeNull();
+  });
+
   it('garbage-collects only unreferenced blobs', async () => {
     const orphan = await uploadBlob(server, 'nobody references me');
     const recent = (await (await server.call('/api/v1/gc?dry_run=true', { method: 'POST' })).json()) as { removed: string[] };

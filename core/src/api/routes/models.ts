@@ -84,10 +84,21 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
         },
       },
       async (request) => {
-        const { max_params, ...query } = request.query;
-        const page = await registry.listModels({ ...query, ...(max_params === undefined ? {} : { maxParams: max_params }) });
+        const { max_params, limit, cursor, ...query } = request.query;
+        const filters = { ...query, ...(max_params === undefined ? {} : { maxParams: max_params }) };
         const patterns = request.diScope.cradle.principal.models;
-        return { models: page.items.filter((m) => modelAllowed(patterns, m.name)), nextCursor: page.nextCursor };
+        // A key limited to some models must still get full pages: read on, each time only as many as are still
+        // missing (so the cursor never skips a model), until the page is full or the list ends. The number of reads
+        // is bounded; a page may come back short with a cursor only after that many.
+        const models = [];
+        let next: string | null = cursor ?? null;
+        for (let reads = 0; reads < 20 && models.length < limit; reads++) {
+          const page = await registry.listModels({ ...filters, limit: limit - models.length, ...(next ? { cursor: next } : {}) });
+          models.push(...page.items.filter((m) => modelAllowed(patterns, m.name)));
+          next = page.nextCursor;
+          if (!next) break;
+        }
+        return { models, nextCursor: next };
       },
     );
 
