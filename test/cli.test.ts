@@ -138,7 +138,7 @@ describe('modelplane keys (against a running server)', () => {
     const server = await startTestServer();
     try {
       const remote = ['--url', server.url, '--key', server.adminKey];
-      const created = await modelplane('keys', 'create', '-n', 'ci', '-s', 'read,infer', '-m', 'ids-*', ...remote);
+      const created = await modelplane('keys', 'create', '-n', 'ci', '-s', 'read,infer', '-m', 'ids-*', '--budget', '2.50:monthly', ...remote);
       expect(created.code).toBe(0);
       const token = created.stdout.trim().split('\n')[1]!;
       expect(token).toMatch(/^mp_/);
@@ -148,6 +148,11 @@ describe('modelplane keys (against a running server)', () => {
       const listed = await modelplane('keys', 'list', ...remote);
       expect(listed.stdout).toMatch(/ci {2}\[read,infer\] {2}models=ids-\* {2}active/);
       expect(listed.stdout).not.toContain(token.split('_')[2]);
+      const views = (await (await server.call('/api/v1/keys')).json()) as { keys: Array<{ name: string; budget: unknown }> };
+      expect(views.keys.find((k) => k.name === 'ci')?.budget).toEqual({ usd: '2.500000', period: 'monthly' });
+      const badBudget = await modelplane('keys', 'create', '-n', 'x', '-s', 'infer', '--budget', '5:weekly', ...remote);
+      expect(badBudget.code).toBe(1);
+      expect(badBudget.stderr).toContain('budget.period');
 
       const id = token.split('_')[1]!;
       expect((await modelplane('keys', 'revoke', id, ...remote)).stdout).toContain(`revoked ${id}`);

@@ -49,13 +49,17 @@ export function addKeyCommands(program: Command): void {
     .requiredOption('-s, --scopes <list>', 'comma-separated: read,infer,write,deploy,admin')
     .option('-m, --models <list>', 'comma-separated model patterns, e.g. ids-*')
     .option('--rate <perSecond:burst>', 'rate limit, e.g. 10:20')
-    .action(async (opts: { name: string; scopes: string; models?: string; rate?: string; url?: string; key?: string }) => {
+    .option('--budget <usd:period>', 'LLM gateway budget, e.g. 25:monthly or 1.50:daily')
+    .action(async (opts: { name: string; scopes: string; models?: string; rate?: string; budget?: string; url?: string; key?: string }) => {
       const [perSecond, burst] = (opts.rate ?? '').split(':').map(Number);
+      const [usd, period] = (opts.budget ?? '').split(':');
       const created = await new ApiClient(opts).request<KeyView>('POST', '/api/v1/keys', {
         name: opts.name,
         scopes: opts.scopes.split(',').map((s) => s.trim()),
         ...(opts.models ? { models: opts.models.split(',').map((s) => s.trim()) } : {}),
         ...(opts.rate ? { rateLimit: { perSecond, burst } } : {}),
+        // The server validates both parts and names the one that is wrong.
+        ...(opts.budget ? { budget: { usd: Number(usd), period } } : {}),
       });
       process.stdout.write(`created key ${created.id} (${created.scopes.join(', ')})\n${created.token}\n`);
       process.stderr.write('This token is shown only once; store it now.\n');
