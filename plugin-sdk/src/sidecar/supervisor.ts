@@ -71,6 +71,7 @@ export class Sidecar {
   #pending = new Map<number, Pending>();
   #pingTimer: NodeJS.Timeout | undefined;
   #pingSentAt: number | undefined;
+  #lastFrameAt = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #upSince = 0;
@@ -226,6 +227,8 @@ export class Sidecar {
   }
 
   #onFrame(frame: Frame): void {
+    // Any frame, a heartbeat (id 0) included, shows the process is alive while it computes.
+    this.#lastFrameAt = Date.now();
     const pending = this.#pending.get(frame.id);
     if (!pending) return;
     pending.resolve(frame);
@@ -235,8 +238,10 @@ export class Sidecar {
     if (generation !== this.#generation || this.#state !== 'up') return;
     const now = Date.now();
     if (this.#pingSentAt !== undefined) {
-      if (now - this.#pingSentAt > this.#options.pingTimeoutMs) {
-        this.#detail = `missed pings for ${now - this.#pingSentAt} ms (hung)`;
+      // A ping waits behind a running request; heartbeats say whether the process is busy or stuck.
+      const silentFor = now - Math.max(this.#pingSentAt, this.#lastFrameAt);
+      if (silentFor > this.#options.pingTimeoutMs) {
+        this.#detail = `missed pings and heartbeats for ${silentFor} ms (hung)`;
         this.#options.logger?.warn({ sidecar: this.#options.name, pid: this.pid }, `sidecar ${this.#detail}; killing it`);
         this.#failAll(`sidecar ${this.#options.name} stopped answering pings`);
         this.#state = 'down';
