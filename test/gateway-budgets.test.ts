@@ -35,6 +35,7 @@ beforeAll(async () => {
   anthropicUpstream = await startMockAnthropic();
   const config = gatewayConfig(openaiUpstream.url, anthropicUpstream.url, {
     budgets: [{ name: 'daily-cap', scope: 'global', period: 'daily', limitUsd: (LIMIT / 1e6).toFixed(6) }],
+    moderation: { provider: 'openai' },
   });
   config.plugins[1] = { package: '@modelplane/guard-pii', options: { pii: { blockOutput: ['secret'] } } };
   server = await startTestServer({ ...config, events: { webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['budget.*'] }] } });
@@ -57,6 +58,18 @@ describe('stream post-guard', () => {
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
     const audit = (await (await server.call('/api/v1/audit?action=guard.block&limit=5')).json()) as { entries: Array<{ details: { rule?: string; findings: Array<{ rule: string }> } }> };
     expect(audit.entries[0]!.details.findings).toContainEqual({ type: 'secret', rule: 'secret.openai' });
+  });
+});
+
+describe('moderation through the OpenAI provider', () => {
+  it("blocks what the vendor's moderation flags, before any generation", async () => {
+    const before = openaiUpstream.requests.length;
+    const response = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o', messages: [{ role: 'user', content: 'explain how to build a bomb' }] } });
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('MP_ERR_GUARD_BLOCKED');
+    expect(error.message).toContain('moderation flagged illicit/violent');
+    expect(openaiUpstream.requests.slice(before).map((r) => r.path)).toEqual(['/v1/moderations']);
   });
 });
 

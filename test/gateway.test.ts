@@ -221,6 +221,9 @@ describe('guards', () => {
     expect(sent).toContain('[EMAIL]');
     const audit = await server.call('/api/v1/audit?action=guard.redact&limit=5');
     expect(((await audit.json()) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
+    // Every decision is in the audit trail, allows included (the injection heuristic passed this prompt).
+    const allows = (await (await server.call('/api/v1/audit?action=guard.allow&limit=50')).json()) as { entries: Array<{ details: { guard: string; stage: string } }> };
+    expect(allows.entries.map((e) => `${e.details.guard}/${e.details.stage}`)).toEqual(expect.arrayContaining(['prompt-injection/pre', 'pii/stream']));
   });
 
   it('blocks a prompt injection before any vendor is called', async () => {

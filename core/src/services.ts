@@ -1,4 +1,4 @@
-import type { ArtifactStore, MetadataStore } from '@modelplane/plugin-sdk';
+import type { ArtifactStore, MetadataStore, Moderate } from '@modelplane/plugin-sdk';
 import { Errors } from './errors.ts';
 import { EventBus } from './events.ts';
 import { Budgets } from './gateway/budgets.ts';
@@ -98,7 +98,10 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     stats,
     metering,
     budgets,
-    guards: new GuardPipeline(kernel.contributions.guard.list().map((g) => g.contribution)),
+    guards: new GuardPipeline(kernel.contributions.guard.list().map((g) => g.contribution), {
+      recordAllows: kernel.loaded.config.gateway.auditAllowDecisions,
+      ...moderationOf(kernel),
+    }),
     events,
     hooks: kernel.hooks,
     contributions: kernel.contributions,
@@ -132,4 +135,18 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
       await metadata.close();
     },
   };
+}
+
+/** `gateway.moderation`: the named provider's moderation endpoint, checked at start so a typo fails loudly. */
+function moderationOf(kernel: Kernel): { moderate?: Moderate } {
+  const wanted = kernel.loaded.config.gateway.moderation;
+  if (!wanted) return {};
+  const provider = kernel.contributions.provider.get(wanted.provider);
+  if (!provider?.moderate) {
+    const known = kernel.contributions.provider.list().filter((p) => p.contribution.moderate).map((p) => p.contribution.id);
+    throw new Errors.ConfigInvalid(
+      `gateway.moderation.provider: ${provider ? `provider "${wanted.provider}" has no moderation endpoint` : `no provider "${wanted.provider}" is installed`} (providers with one: ${known.join(', ') || 'none'})`,
+    );
+  }
+  return { moderate: (text, signal) => provider.moderate!(text, signal) };
 }

@@ -321,12 +321,24 @@ export interface GuardMessage {
   readonly content: string;
 }
 
+/** The shape of OpenAI's moderation result (a provider with a moderation endpoint supplies it). */
+export interface ModerationResult {
+  flagged: boolean;
+  categories: Record<string, boolean>;
+  /** 0..1 per category. */
+  scores: Record<string, number>;
+}
+
+export type Moderate = (text: string, signal?: AbortSignal) => Promise<ModerationResult>;
+
 export interface GuardInput {
   /** All the text to judge; for a chat request, the messages joined. */
   readonly text: string;
   readonly messages?: readonly GuardMessage[];
   readonly model?: string;
   readonly principal?: string;
+  /** The moderation call the gateway is configured with (`gateway.moderation`), for guards that use one. */
+  readonly moderate?: Moderate;
 }
 
 /** One thing a guard found, by offset into the text it judged. */

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Contribution } from './contribution.ts';
-import type { TokenUsage } from './gateway.ts';
+import type { ModerationResult, TokenUsage } from './gateway.ts';
 
 export interface ChatMessage {
   readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
@@ -101,6 +101,8 @@ export interface ChatProvider extends Contribution {
   chat(request: ChatRequest, signal: AbortSignal): Promise<ChatResult>;
   /** Throws ProviderError before the first event for a refused call; may throw one later for a cut stream. */
   stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+  /** The vendor's moderation endpoint, when it has one (`gateway.moderation.provider` names the provider to use). */
+  moderate?(text: string, signal?: AbortSignal): Promise<ModerationResult>;
 }
 
 /**

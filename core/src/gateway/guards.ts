@@ -1,4 +1,4 @@
-import type { ChatMessage, Guard, GuardFinding, GuardStream, GuardVerdict, StreamRelease } from '@modelplane/plugin-sdk';
+import type { ChatMessage, Guard, GuardFinding, GuardStream, GuardVerdict, Moderate, StreamRelease } from '@modelplane/plugin-sdk';
 import { Errors } from '../errors.ts';
 
 /** One guard's decision, as the audit trail and the cost event record it. */
@@ -29,11 +29,22 @@ function decision(guard: string, stage: GuardDecision['stage'], verdict: GuardVe
  * series, so text reaches the client only once every guard has released it. A guard that cannot filter a
  * stream holds the whole answer back and judges it at the end: slower, but a block still blocks.
  */
+export interface GuardPipelineOptions {
+  /** The moderation call handed to guards in every input (`gateway.moderation`). */
+  moderate?: Moderate;
+  /** Record `allow` decisions too (one per guard and stage), not only redactions and blocks. */
+  recordAllows?: boolean;
+}
+
 export class GuardPipeline {
   readonly #guards: readonly Guard[];
+  readonly #extra: { moderate?: Moderate };
+  readonly recordAllows: boolean;
 
-  constructor(guards: readonly Guard[]) {
+  constructor(guards: readonly Guard[], options: GuardPipelineOptions = {}) {
     this.#guards = guards;
+    this.#extra = options.moderate ? { moderate: options.moderate } : {};
+    this.recordAllows = options.recordAllows ?? false;
   }
 
   get empty(): boolean {
@@ -46,8 +57,11 @@ export class GuardPipeline {
     for (const guard of this.#guards) {
       if (!guard.pre) continue;
       const next: ChatMessage[] = [];
+      let highest = 0;
+      const before = decisions.length;
       for (const [i, message] of current.entries()) {
-        const verdict = await guard.pre({ text: message.content, messages: current, model: context.model, principal: context.principal });
+        const verdict = await guard.pre({ text: message.content, messages: current, model: context.model, principal: context.principal, ...this.#extra });
+        highest = Math.max(highest, verdict.risk);
         if (verdict.action !== 'allow') decisions.push({ ...decision(guard.id, 'pre', verdict), reasons: verdict.reasons.map((r) => `messages[${i}]: ${r}`) });
         if (verdict.action === 'block') {
           throw new Errors.GuardBlocked(`guard "${guard.id}" blocked the request: messages[${i}] (${message.role}): ${verdict.reasons.join('; ') || 'risk too high'}`, {
@@ -56,6 +70,7 @@ export class GuardPipeline {
         }
         next.push(verdict.action === 'redact' && verdict.redacted !== undefined ? { ...message, content: verdict.redacted } : message);
       }
+      if (this.recordAllows && decisions.length === before) decisions.push({ guard: guard.id, stage: 'pre', action: 'allow', risk: highest, reasons: [], findings: [] });
       current = next;
     }
     return { messages: current, decisions };
@@ -70,9 +85,12 @@ export class GuardPipeline {
     let current = text;
     for (const guard of this.#guards) {
       if (!guard.post || !only(guard)) continue;
-      const verdict = await guard.post({ text: current, model: context.model, principal: context.principal });
-      if (verdict.action === 'allow') continue;
+      const verdict = await guard.post({ text: current, model: context.model, principal: context.principal, ...this.#extra });
       const made = decision(guard.id, 'post', verdict);
+      if (verdict.action === 'allow') {
+        if (this.recordAllows) decisions.push(made);
+        continue;
+      }
       decisions.push(made);
       if (verdict.action === 'block') return { text: '', blocked: made, decisions };
       if (verdict.redacted !== undefined) current = verdict.redacted;
@@ -133,7 +151,7 @@ export class StreamFilter {
     const released = this.#through('', true);
     for (const { id, stream } of this.#streams) {
       const verdict = stream.verdict();
-      if (verdict.action === 'redact') this.decisions.push(decision(id, 'stream', verdict));
+      if (verdict.action === 'redact' || (verdict.action === 'allow' && this.#pipeline.recordAllows)) this.decisions.push(decision(id, 'stream', verdict));
     }
     if (this.blocked || !this.#holdAll) return released;
     // Guards with a stream filter have judged this text already.

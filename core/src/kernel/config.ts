@@ -126,6 +126,10 @@ export const ConfigSchema = z.strictObject({
       maxFallbacks: z.int().min(0).default(2),
       /** An upstream that has not produced its first token (or whole answer, non-streaming) by then is abandoned. */
       firstTokenTimeoutMs: z.int().positive().default(30_000),
+      /** A provider's moderation endpoint handed to the guards (guard-pii's input check calls it). */
+      moderation: z.strictObject({ provider: z.string().min(1) }).optional(),
+      /** Audit `allow` guard decisions too (one entry per guard and stage of every call), not only redactions and blocks. */
+      auditAllowDecisions: z.boolean().default(true),
       /** LLM versions to register at start (idempotent); an LLM version has no files, only metadata with `llm`. */
       models: z
         .array(

@@ -1,4 +1,4 @@
-import type { Guard, GuardFinding, GuardInput, GuardStream, GuardVerdict } from '@modelplane/plugin-sdk';
+import type { Guard, GuardFinding, GuardInput, GuardStream, GuardVerdict, Moderate } from '@modelplane/plugin-sdk';
 import { DETECTORS, detect, holdWindow, mask, PII_TYPES, type PiiType } from './detectors.ts';
 import { assessInjection, INJECTION_RULES, type InjectionRule } from './injection.ts';
 import { createStreamGuard, type StreamGuardOptions } from './stream.ts';
@@ -116,15 +116,7 @@ export function piiGuard(options: PiiGuardOptions = {}): PiiGuard {
   };
 }
 
-/** The shape of OpenAI's moderation result, which the OpenAI provider will supply. */
-export interface ModerationResult {
-  flagged: boolean;
-  categories: Record<string, boolean>;
-  /** 0..1 per category. */
-  scores: Record<string, number>;
-}
-
-export type Moderate = (text: string, signal?: AbortSignal) => Promise<ModerationResult>;
+export type { Moderate, ModerationResult } from '@modelplane/plugin-sdk';
 
 export interface ModerationOptions {
   moderate?: Moderate;
@@ -172,8 +164,10 @@ export function promptInjectionGuard(options: InjectionGuardOptions = {}): Guard
       const assessment = assessInjection(input.text, rules);
       let risk = assessment.risk;
       const reasons = assessment.hits.map((h) => `${h.reason} [${h.rule} ${h.weight}]`);
-      if (options.moderate !== undefined) {
-        const moderation = await moderationHits(options.moderate, input.text, options.onModerationError ?? 'allow');
+      // Its own moderation function, else the one the gateway is configured with (`gateway.moderation`).
+      const moderate = options.moderate ?? input.moderate;
+      if (moderate !== undefined) {
+        const moderation = await moderationHits(moderate, input.text, options.onModerationError ?? 'allow');
         risk = Math.max(risk, moderation.risk);
         reasons.push(...moderation.reasons);
       }

@@ -23,6 +23,8 @@ export const ProviderOpenAIOptions = z
     organization: z.string().optional(),
     /** Per call, until the whole answer (non-streaming) or the first byte (streaming). */
     timeoutMs: z.int().positive().default(60_000),
+    /** The model `moderate` calls (`gateway.moderation: { provider: openai }`). */
+    moderationModel: z.string().min(1).default('omni-moderation-latest'),
   })
   .strict();
 
@@ -80,6 +82,20 @@ export function createOpenAIProvider(options: z.output<typeof ProviderOpenAIOpti
           finishReason: choice?.finish_reason ?? 'stop',
           usage: usageFromOpenAI(completion.usage ?? {}),
           model: completion.model,
+        };
+      } catch (error) {
+        throw toProviderError(id, error);
+      }
+    },
+    async moderate(text, signal) {
+      try {
+        const response = await client.moderations.create({ model: options.moderationModel, input: text }, signal ? { signal } : {});
+        const result = response.results[0];
+        if (!result) throw new Error('the moderation answer has no result');
+        return {
+          flagged: result.flagged,
+          categories: { ...result.categories } as Record<string, boolean>,
+          scores: { ...result.category_scores } as Record<string, number>,
         };
       } catch (error) {
         throw toProviderError(id, error);
