@@ -62,7 +62,7 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
       },
       async (request) => ({
         scanner: services.scanning.scannerSet(),
-        scanned: await services.scanning.rescan({ all: request.body?.all ?? false }, request.diScope.cradle.principal.id),
+        scanned: await services.scanning.rescan({ all: request.body?.all ?? false }, request.principal.id),
       }),
     );
 
@@ -83,7 +83,7 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
       async (request) => {
         const result = await services.registry.collectGarbage(
           { dryRun: request.query.dry_run, minAgeMs: request.query.min_age_seconds * 1000 },
-          request.diScope.cradle.principal.id,
+          request.principal.id,
         );
         return { dryRun: request.query.dry_run, ...result };
       },

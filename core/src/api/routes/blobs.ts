@@ -62,7 +62,7 @@ export function blobRoutes(services: CoreServices, maxBlobBytes: number): Fastif
         schema: { tags, summary: 'Download a file by digest (verified while streaming)', params: z.object({ digest: Digest }) },
       },
       async (request, reply) => {
-        if (request.diScope.cradle.principal.models !== null) {
+        if (request.principal.models !== null) {
           throw new Errors.Forbidden('this key is limited to some models; download files by model instead: /api/v1/models/{name}/versions/{version}/files/{path}');
         }
         const info = await services.artifacts.stat(request.params.digest);

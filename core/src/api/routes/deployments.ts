@@ -39,7 +39,7 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     const tags = ['deployments'];
     const read = { scope: 'read' as const, modelParam: 'name' };
     const deploy = { scope: 'deploy' as const, modelParam: 'name' };
-    const actor = (request: { diScope: { cradle: { principal: { id: string } } } }) => request.diScope.cradle.principal.id;
+    const actor = (request: { principal: { id: string } }) => request.principal.id;
 
     app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async () => ({
       deployments: deployments.list(),

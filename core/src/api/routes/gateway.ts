@@ -91,7 +91,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
 
     app.post('/v1/chat/completions', { config: { scope: 'infer' }, schema: { tags, summary: 'OpenAI-compatible chat completion (stream: true for SSE)', body: ChatBody } }, async (request, reply) => {
       const body = request.body;
-      const principal = request.diScope.cradle.principal;
+      const principal = request.principal;
       const controller = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) controller.abort();
@@ -132,7 +132,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
     });
 
     app.get('/v1/models', { config: { scope: 'infer' }, schema: { tags, summary: 'The LLM models and routes callable through the gateway (OpenAI format)' } }, async (request) => {
-      const models = await gateway.models(request.diScope.cradle.principal);
+      const models = await gateway.models(request.principal);
       return {
         object: 'list',
         data: [
@@ -187,7 +187,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         const ranking = await gateway.rank(
           { ...configured, ...(b.strategy ? { strategy: b.strategy } : {}) },
           { inputTokens: b.input_tokens, maxOutputTokens: b.max_tokens, ...(b.task_type ? { taskType: b.task_type } : {}), weights, constraints },
-          request.diScope.cradle.principal,
+          request.principal,
         );
         return {
           strategy: ranking.strategy,

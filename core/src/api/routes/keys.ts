@@ -47,7 +47,7 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const { token, record } = await createKey(deps.keys, request.body);
-        await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.create', target: `key:${record.id}`, details: { scopes: record.scopes, models: record.models } });
+        await deps.audit({ actor: request.principal.id, action: 'key.create', target: `key:${record.id}`, details: { scopes: record.scopes, models: record.models } });
         return reply.code(201).send({ ...publicKey(record), token });
       },
     );
@@ -68,7 +68,7 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
         const record = await deps.keys.revokeKey(request.params.id, new Date().toISOString());
         if (!record) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
         deps.onRevoked?.(record.id);
-        await deps.audit({ actor: request.diScope.cradle.principal.id, action: 'key.revoke', target: `key:${record.id}` });
+        await deps.audit({ actor: request.principal.id, action: 'key.revoke', target: `key:${record.id}` });
         return publicKey(record);
       },
     );

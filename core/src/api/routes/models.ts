@@ -60,7 +60,7 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
     const tags = ['registry'];
     const read = { scope: 'read' as const, modelParam: 'name' };
     const write = { scope: 'write' as const, modelParam: 'name' };
-    const actor = (request: { diScope: { cradle: { principal: { id: string } } } }) => request.diScope.cradle.principal.id;
+    const actor = (request: { principal: { id: string } }) => request.principal.id;
 
     app.get(
       '/api/v1/models',
@@ -86,7 +86,7 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
       async (request) => {
         const { max_params, limit, cursor, ...query } = request.query;
         const filters = { ...query, ...(max_params === undefined ? {} : { maxParams: max_params }) };
-        const patterns = request.diScope.cradle.principal.models;
+        const patterns = request.principal.models;
         // A key limited to some models must still get full pages: read on, each time only as many as are still
         // missing (so the cursor never skips a model), until the page is full or the list ends. The number of reads
         // is bounded; a page may come back short with a cursor only after that many.
@@ -109,7 +109,7 @@ export function modelRoutes(services: CoreServices, config: Config): FastifyPlug
         schema: { tags, summary: 'Create a model', body: ModelWrite.extend({ name: z.string() }), response: { 201: Model, ...errors } },
       },
       async (request, reply) => {
-        const principal = request.diScope.cradle.principal;
+        const principal = request.principal;
         if (!modelAllowed(principal.models, request.body.name)) {
           return reply.code(403).send({ error: { code: 'MP_ERR_FORBIDDEN', message: `API key ${principal.id} may not create model "${request.body.name}"` } });
         }

@@ -231,7 +231,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
           name: request.params.model,
           ...(parameters.runtime ? { runtime: parameters.runtime } : {}),
           ...(parameters.override_scan
-            ? { overrideScan: { actor: request.diScope.cradle.principal.id, reason: parameters.override_scan.reason } }
+            ? { overrideScan: { actor: request.principal.id, reason: parameters.override_scan.reason } }
             : {}),
         });
         return {};
