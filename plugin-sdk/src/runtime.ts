@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Contribution } from './contribution.ts';
 import { defineError } from './errors.ts';
 import type { ManifestFile } from './stores.ts';
-import { BadTensor, elementCount, type Tensor, type TensorSpec } from './tensors.ts';
+import { BadTensor, elementCount, type Tensor, type TensorSpec, zeroTensor } from './tensors.ts';
 
 export interface Health {
   ready: boolean;
@@ -136,4 +136,28 @@ export function checkInferRequest(signature: ModelSignature, request: InferReque
  */
 export function canBatch(signature: ModelSignature): boolean {
   return [...signature.inputs, ...signature.outputs].every((spec) => spec.shape.length > 0 && spec.shape[0] === -1);
+}
+
+/** A version file read whole (model files are read by runtimes this way); stops early when the load is aborted. */
+export async function readAll(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    if (signal?.aborted) {
+      stream.destroy();
+      signal.throwIfAborted();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Zero-filled inputs for a signature (dynamic dimensions as 1): what a runtime's `warmup` runs once. */
+export function warmupInputs(signature: ModelSignature): Tensor[] {
+  return signature.inputs.map((spec) =>
+    zeroTensor(
+      spec.name,
+      spec.datatype,
+      spec.shape.map((d) => (d === -1 ? 1 : d)),
+    ),
+  );
 }

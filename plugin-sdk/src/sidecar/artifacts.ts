@@ -4,22 +4,9 @@
  * Python process sees them, so a pickle dressed as weights or code smuggled into a spec is refused with a clear
  * message, and the sidecar never has a reason to unpickle or import anything from an artifact.
  */
-import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { formatPath } from '../schema.ts';
 import { type RuntimeLoadRequest, UnservableModel } from '../runtime.ts';
-
-export async function readAll(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) {
-    if (signal?.aborted) {
-      stream.destroy();
-      signal.throwIfAborted();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** The one file of the version with this name (option) or, by default, the only one with this extension. */
 export function pickFile(request: RuntimeLoadRequest, chosen: string | undefined, extension: string, option: string): string {

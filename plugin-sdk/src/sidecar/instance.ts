@@ -12,8 +12,9 @@ import {
   type ModelInstance,
   type ModelSignature,
   UnservableModel,
+  warmupInputs,
 } from '../runtime.ts';
-import { isDatatype, zeroTensor } from '../tensors.ts';
+import { isDatatype } from '../tensors.ts';
 import { Op, tensorsFromWire, tensorsToWire } from './framing.ts';
 import { Sidecar, type SidecarOptions, sidecarError } from './supervisor.ts';
 
@@ -66,14 +67,7 @@ export class SidecarInstance implements ModelInstance {
   }
 
   async warmup(): Promise<void> {
-    const inputs = this.signature.inputs.map((spec) =>
-      zeroTensor(
-        spec.name,
-        spec.datatype,
-        spec.shape.map((d) => (d === -1 ? 1 : d)),
-      ),
-    );
-    await this.infer({ inputs });
+    await this.infer({ inputs: warmupInputs(this.signature) });
   }
 
   async health(): Promise<Health> {

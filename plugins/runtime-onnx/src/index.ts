@@ -2,12 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import {
   definePlugin,
   inspectOnnx,
   type ModelInstance,
   type PluginLogger,
+  readAll,
   type RuntimeLoadRequest,
   type RuntimePlugin,
   UnservableModel,
@@ -22,18 +22,6 @@ export { assertSafeFilePath, resolveExternalData, UnsafeExternalData } from './e
 export { OnnxInstance, signatureOf } from './instance.ts';
 export { OnnxOptions, resolveOptions } from './options.ts';
 export { cudaUnavailableReason } from './sessions.ts';
-
-async function readAll(stream: Readable, signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) {
-    if (signal?.aborted) {
-      stream.destroy();
-      signal.throwIfAborted();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 function pickModelFile(request: RuntimeLoadRequest, modelFile: string | undefined): string {
   const label = `${request.model}@${request.version}`;

@@ -11,7 +11,7 @@ import {
   type Tensor,
   type TensorSpec,
   UnservableModel,
-  zeroTensor,
+  warmupInputs,
 } from '@modelplane/plugin-sdk';
 import * as ort from 'onnxruntime-node';
 
@@ -127,13 +127,7 @@ export class OnnxInstance implements ModelInstance {
 
   /** One zero-filled request per session (dynamic dimensions as 1), so no first client pays for lazy set-up. */
   async warmup(): Promise<void> {
-    const inputs = this.signature.inputs.map((spec) =>
-      zeroTensor(
-        spec.name,
-        spec.datatype,
-        spec.shape.map((d) => (d === -1 ? 1 : d)),
-      ),
-    );
+    const inputs = warmupInputs(this.signature);
     for (const session of this.#sessions) await this.#run(session, { inputs });
   }
 

@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
-import { type RuntimeLoadRequest, UnservableModel } from '@modelplane/plugin-sdk';
+import { readAll, type RuntimeLoadRequest, UnservableModel } from '@modelplane/plugin-sdk';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
@@ -11,18 +10,6 @@ export interface TfjsArtifacts {
   weightFiles: string[];
   /** model.json with `weightSpecs` (the manifest's weights, in order) and `weightData` (its shards, concatenated). */
   artifacts: Record<string, unknown> & { weightSpecs: unknown[]; weightData: ArrayBuffer };
-}
-
-export async function readAll(stream: Readable, signal: AbortSignal | undefined): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) {
-    if (signal?.aborted) {
-      stream.destroy();
-      signal.throwIfAborted();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 const label = (request: RuntimeLoadRequest) => `${request.model}@${request.version}`;

@@ -7,7 +7,7 @@ import {
   type ModelInstance,
   type ModelSignature,
   type Tensor,
-  zeroTensor,
+  warmupInputs,
 } from '@modelplane/plugin-sdk';
 import type { NamedTensorMap, Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { Tf } from './backends.ts';
@@ -73,14 +73,7 @@ export class TfjsInstance implements ModelInstance {
 
   /** One zero-filled request (dynamic dimensions as 1), so kernels are compiled before the first client call. */
   async warmup(): Promise<void> {
-    const inputs = this.signature.inputs.map((spec) =>
-      zeroTensor(
-        spec.name,
-        spec.datatype,
-        spec.shape.map((d) => (d === -1 ? 1 : d)),
-      ),
-    );
-    await this.#run({ inputs });
+    await this.#run({ inputs: warmupInputs(this.signature) });
   }
 
   async health() {
