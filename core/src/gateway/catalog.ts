@@ -51,10 +51,6 @@ export class LlmCatalog {
     options.hooks.aliasChanged.tapPromise('core:llm-catalog', invalidate);
   }
 
-  invalidate(): void {
-    this.#built = undefined;
-  }
-
   async #candidates(): Promise<Map<string, RouteCandidate>> {
     if (!this.#built || Date.now() - this.#builtAt > this.#maxAgeMs) {
       this.#builtAt = Date.now();

@@ -44,8 +44,6 @@ export interface ChatCall {
   user?: string;
   stream: boolean;
   principal: Principal;
-  /** The key's own budget (API keys may carry one). */
-  keyBudget?: BudgetDefinition;
   requestId: string;
   signal: AbortSignal;
 }
@@ -57,7 +55,6 @@ export interface Plan {
   ranked: readonly RankedCandidate[];
   messages: ChatMessage[];
   maxTokens: number;
-  preDecisions: GuardDecision[];
 }
 
 export interface Completion {
@@ -86,6 +83,20 @@ export type StreamOutcome =
   | { kind: 'completed'; finishReason: string; usage: TokenUsage; costMicroUsd: number }
   | { kind: 'blocked'; guard: GuardDecision; usage: TokenUsage; costMicroUsd: number }
   | { kind: 'failed'; error: ProviderError | Error; usage: TokenUsage; costMicroUsd: number };
+
+/** One vendor call of a planned chat call: what every step after the plan needs. */
+interface Attempt {
+  plan: Plan;
+  call: ChatCall;
+  candidate: RouteCandidate;
+  eventId: string;
+  /** 1 for the first model tried, 2 after one fallback … */
+  number: number;
+  reservation: Reservation;
+  started: number;
+  firstToken: number | undefined;
+  deadline: Deadline;
+}
 
 /**
  * Worst-case input tokens: no tokenizer counts more tokens than UTF-8 bytes, plus a few per message for the
@@ -174,18 +185,15 @@ export class Gateway {
     return ranking;
   }
 
+  /** A configured route by name; `auto` is always one (the default strategy over every model). */
   routeConfig(name: string): RouteConfig | undefined {
-    return this.#route(name);
-  }
-
-  #route(name: string): RouteConfig | undefined {
     if (name === 'auto') return this.#config.routes.find((r) => r.name === 'auto') ?? { name: 'auto' };
     return this.#config.routes.find((r) => r.name === name);
   }
 
   /** Resolves `model` (a route, `auto`, or a registered LLM), runs the pre-guards, ranks the candidates. */
   async plan(call: ChatCall): Promise<Plan> {
-    const route = this.#route(call.model);
+    const route = this.routeConfig(call.model);
     let ranked: readonly RankedCandidate[];
     let strategy: string;
     const maxTokens = call.maxTokens ?? this.#config.defaultMaxTokens;
@@ -230,8 +238,8 @@ export class Gateway {
       throw error;
     });
     await this.#auditGuards(call, context.model, guarded.decisions);
-    const plan = { route: route?.name ?? call.model, strategy, ranked, messages: guarded.messages, maxTokens, preDecisions: guarded.decisions };
-    this.#emit('modelCallPlanned', this.#callEvent(plan, call, ranked[0]!.candidate, call.requestId, 0));
+    const plan = { route: route?.name ?? call.model, strategy, ranked, messages: guarded.messages, maxTokens };
+    this.#emit('modelCallPlanned', this.#callEvent({ plan, call, candidate: ranked[0]!.candidate, eventId: call.requestId, number: 0 }));
     return plan;
   }
 
@@ -251,8 +259,9 @@ export class Gateway {
     return this.#contributions.provider.get(candidate.provider);
   }
 
-  #request(plan: Plan, call: ChatCall, candidate: RouteCandidate): ChatRequest {
-    // Leave room in the context window for the prompt; never ask for more than was reserved.
+  #request(attempt: Attempt): ChatRequest {
+    const { plan, call, candidate } = attempt;
+    // Never ask for more output than was reserved.
     return {
       model: candidate.providerModel ?? candidate.model,
       messages: plan.messages,
@@ -264,19 +273,29 @@ export class Gateway {
     };
   }
 
-  #reserve(plan: Plan, call: ChatCall, candidate: RouteCandidate): Reservation {
+  /** Reserves the worst case, starts the first-token deadline and says the call started. */
+  #begin(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, number: number): Attempt {
     const worst = priceUsage(candidate.cost as CostProfile, { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: plan.maxTokens });
-    return this.#budgets.reserve({
-      principal: call.principal.id,
-      model: candidate.model,
-      worstCaseMicroUsd: worst,
-      ...(call.keyBudget ? { keyBudget: call.keyBudget } : {}),
-    });
+    const keyBudget = budgetOfKey(call.principal);
+    const reservation = this.#budgets.reserve({ principal: call.principal.id, model: candidate.model, worstCaseMicroUsd: worst, ...(keyBudget ? { keyBudget } : {}) });
+    const attempt: Attempt = { plan, call, candidate, eventId, number, reservation, started: performance.now(), firstToken: undefined, deadline: new Deadline(call.signal, this.#config.firstTokenTimeoutMs) };
+    this.#emit('modelCallStarted', this.#callEvent(attempt));
+    return attempt;
   }
 
-  #callEvent(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, attempt: number, extra: Partial<ModelCallEvent> = {}): ModelCallEvent {
+  /** An attempt that failed before its first token: nothing was billed, its reservation goes back. Returns what to throw. */
+  #giveUp(attempt: Attempt, error: unknown): unknown {
+    attempt.deadline.release();
+    this.#budgets.settle(attempt.reservation, 0);
+    const failure = attempt.deadline.expired ? timeoutError(attempt.candidate) : error;
+    this.#failed(attempt, failure);
+    return failure;
+  }
+
+  #callEvent(attempt: Pick<Attempt, 'plan' | 'call' | 'candidate' | 'eventId' | 'number'>, extra: Partial<ModelCallEvent> = {}): ModelCallEvent {
+    const { plan, call, candidate } = attempt;
     return {
-      eventId,
+      eventId: attempt.eventId,
       requestId: call.requestId,
       principal: call.principal.id,
       route: plan.route,
@@ -284,17 +303,19 @@ export class Gateway {
       model: candidate.model,
       version: candidate.version,
       provider: candidate.provider,
-      attempt,
+      attempt: attempt.number,
       stream: call.stream,
       ...extra,
     };
   }
 
-  #meter(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, outcome: CostEvent['outcome'], usage: TokenUsage, timing: { started: number; firstToken: number | undefined }, usageEstimated: boolean): number {
+  /** Records the cost event and replaces the reservation by the cost; returns the cost. */
+  #settle(attempt: Attempt, outcome: CostEvent['outcome'], usage: TokenUsage, usageEstimated: boolean): number {
+    const { plan, call, candidate } = attempt;
     const cost = priceUsage(candidate.cost as CostProfile, usage);
     try {
       this.#metering.record({
-        eventId,
+        eventId: attempt.eventId,
         time: new Date().toISOString(),
         requestId: call.requestId,
         model: candidate.model,
@@ -311,15 +332,16 @@ export class Gateway {
         tokensReasoning: usage.reasoningTokens ?? 0,
         costMicroUsd: cost,
         priceVersion: (candidate.cost as CostProfile).priceVersion,
-        latencyMs: performance.now() - timing.started,
-        ttftMs: timing.firstToken === undefined ? null : timing.firstToken - timing.started,
+        latencyMs: performance.now() - attempt.started,
+        ttftMs: attempt.firstToken === undefined ? null : attempt.firstToken - attempt.started,
         stream: call.stream,
         outcome,
         usageEstimated,
       });
     } catch (error) {
-      this.#logger.error({ err: error, eventId }, 'could not record a cost event');
+      this.#logger.error({ err: error, eventId: attempt.eventId }, 'could not record a cost event');
     }
+    this.#budgets.settle(attempt.reservation, cost);
     return cost;
   }
 
@@ -350,29 +372,21 @@ export class Gateway {
 
   async complete(call: ChatCall): Promise<Completion> {
     const plan = await this.plan(call);
-    return this.#withFallback(plan, call, async (candidate, eventId, attempt) => {
-      const reservation = this.#reserve(plan, call, candidate);
-      const timing = { started: performance.now(), firstToken: undefined as number | undefined };
-      this.#emit('modelCallStarted', this.#callEvent(plan, call, candidate, eventId, attempt));
-      const deadline = new Deadline(call.signal, this.#config.firstTokenTimeoutMs);
+    return this.#withFallback(plan, call, async (candidate, eventId, number) => {
+      const attempt = this.#begin(plan, call, candidate, eventId, number);
       let result;
       try {
-        result = await this.#provider(candidate)!.chat(this.#request(plan, call, candidate), deadline.signal);
+        result = await this.#provider(candidate)!.chat(this.#request(attempt), attempt.deadline.signal);
       } catch (error) {
-        this.#budgets.settle(reservation, 0);
-        const failure = deadline.expired ? timeoutError(candidate) : error;
-        this.#failed(plan, call, candidate, eventId, attempt, failure);
-        throw failure;
-      } finally {
-        deadline.release();
+        throw this.#giveUp(attempt, error);
       }
-      timing.firstToken = performance.now();
+      attempt.deadline.release();
+      attempt.firstToken = performance.now();
       const guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
       await this.#auditGuards(call, candidate.model, guarded.decisions);
-      const cost = this.#meter(plan, call, candidate, eventId, guarded.blocked ? 'blocked' : 'completed', result.usage, timing, false);
-      this.#budgets.settle(reservation, cost);
-      this.#stats.succeeded(candidate.model, timing.firstToken - timing.started, result.usage.outputTokens, 0);
-      this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
+      const cost = this.#settle(attempt, guarded.blocked ? 'blocked' : 'completed', result.usage, false);
+      this.#stats.succeeded(candidate.model, attempt.firstToken - attempt.started, result.usage.outputTokens, 0);
+      this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
       return {
         plan,
         candidate,
@@ -381,67 +395,44 @@ export class Gateway {
         usage: result.usage,
         costMicroUsd: cost,
         eventId,
-        attempts: attempt,
+        attempts: number,
         ...(guarded.blocked ? { guard: guarded.blocked } : {}),
       };
     });
   }
 
-  #failed(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, attempt: number, error: unknown): void {
+  #failed(attempt: Attempt, error: unknown): void {
     const cooldown = isProviderError(error) && error.kind === 'rate-limited' ? (error.retryAfterMs ?? 1000) : undefined;
-    if (!call.signal.aborted) this.#stats.failed(candidate.model, cooldown);
-    this.#emit('modelCallFailed', this.#callEvent(plan, call, candidate, eventId, attempt, { error: (error as Error).message }));
+    if (!attempt.call.signal.aborted) this.#stats.failed(attempt.candidate.model, cooldown);
+    this.#emit('modelCallFailed', this.#callEvent(attempt, { error: (error as Error).message }));
   }
 
   /** Opens a stream: falls back until one model produced its first event; from then on it is committed. */
   async stream(call: ChatCall): Promise<OpenStream> {
     const plan = await this.plan(call);
-    return this.#withFallback(plan, call, async (candidate, eventId, attempt) => {
-      const reservation = this.#reserve(plan, call, candidate);
-      const timing = { started: performance.now(), firstToken: undefined as number | undefined };
-      this.#emit('modelCallStarted', this.#callEvent(plan, call, candidate, eventId, attempt));
-      const deadline = new Deadline(call.signal, this.#config.firstTokenTimeoutMs);
-      const upstream = this.#provider(candidate)!.stream(this.#request(plan, call, candidate), deadline.signal)[Symbol.asyncIterator]();
+    return this.#withFallback(plan, call, async (candidate, eventId, number) => {
+      const attempt = this.#begin(plan, call, candidate, eventId, number);
+      const upstream = this.#provider(candidate)!.stream(this.#request(attempt), attempt.deadline.signal)[Symbol.asyncIterator]();
       let first: IteratorResult<ChatStreamEvent>;
       try {
         first = await upstream.next();
       } catch (error) {
-        deadline.release();
-        this.#budgets.settle(reservation, 0);
-        const failure = deadline.expired ? timeoutError(candidate) : error;
-        this.#failed(plan, call, candidate, eventId, attempt, failure);
-        throw failure;
+        throw this.#giveUp(attempt, error);
       }
       // The first token came: no more timeout, but a client that goes away still stops the upstream stream.
-      deadline.stopTimer();
-      timing.firstToken = performance.now();
-      return { plan, candidate, eventId, attempts: attempt, events: this.#released(this.#relay(plan, call, candidate, eventId, attempt, reservation, timing, first, upstream), deadline) };
+      attempt.deadline.stopTimer();
+      attempt.firstToken = performance.now();
+      return { plan, candidate, eventId, attempts: number, events: this.#relay(attempt, first, upstream) };
     });
   }
 
-  /** Ends the stream's link to the caller's signal however the relay ends (finished, failed, or abandoned). */
-  async *#released<T, R>(relay: AsyncGenerator<T, R>, deadline: Deadline): AsyncGenerator<T, R> {
-    try {
-      return yield* relay;
-    } finally {
-      deadline.release();
-    }
-  }
-
-  async *#relay(
-    plan: Plan,
-    call: ChatCall,
-    candidate: RouteCandidate,
-    eventId: string,
-    attempt: number,
-    reservation: Reservation,
-    timing: { started: number; firstToken: number | undefined },
-    first: IteratorResult<ChatStreamEvent>,
-    upstream: AsyncIterator<ChatStreamEvent>,
-  ): AsyncGenerator<{ text: string }, StreamOutcome> {
+  async *#relay(attempt: Attempt, first: IteratorResult<ChatStreamEvent>, upstream: AsyncIterator<ChatStreamEvent>): AsyncGenerator<{ text: string }, StreamOutcome> {
+    const { plan, call, candidate } = attempt;
     const filter = this.#guards.stream({ model: candidate.model, principal: call.principal.id });
     let pieces = 0;
     let received = '';
+    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
+    const surelyUsed = (): TokenUsage => ({ inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) });
     let end: Extract<ChatStreamEvent, { type: 'end' }> | undefined;
     let failure: Error | undefined;
     let next = first;
@@ -461,7 +452,7 @@ export class Gateway {
           if (released) yield { text: released };
           next = await upstream.next();
         }
-        if (!filter.blocked && !end && !failure) failure = new Error(`${candidate.provider}: the stream ended without its final event`);
+        if (!filter.blocked && !end) failure = new Error(`${candidate.provider}: the stream ended without its final event`);
       } catch (error) {
         failure = error as Error;
       }
@@ -470,19 +461,17 @@ export class Gateway {
       const tail = !filter.blocked ? await filter.end() : '';
       if (tail) yield { text: tail };
       await this.#auditGuards(call, candidate.model, filter.decisions);
-      // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
-      const estimated = !end?.usage;
-      const usage = end?.usage ?? { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
+      const usage = end?.usage ?? surelyUsed();
       const outcome = filter.blocked ? 'blocked' : failure ? (call.signal.aborted ? 'abandoned' : 'cut') : 'completed';
-      const cost = this.#meter(plan, call, candidate, eventId, outcome, usage, timing, estimated);
-      this.#budgets.settle(reservation, cost);
+      const cost = this.#settle(attempt, outcome, usage, !end?.usage);
       accounted = true;
       if (failure) {
-        this.#failed(plan, call, candidate, eventId, attempt, failure);
+        this.#failed(attempt, failure);
         return { kind: 'failed', error: failure, usage, costMicroUsd: cost };
       }
-      this.#stats.succeeded(candidate.model, (timing.firstToken ?? timing.started) - timing.started, usage.outputTokens, performance.now() - (timing.firstToken ?? timing.started));
-      this.#emit('modelCallCompleted', this.#callEvent(plan, call, candidate, eventId, attempt, { costMicroUsd: cost }));
+      const firstToken = attempt.firstToken ?? attempt.started;
+      this.#stats.succeeded(candidate.model, firstToken - attempt.started, usage.outputTokens, performance.now() - firstToken);
+      this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
       if (filter.blocked) return { kind: 'blocked', guard: filter.blocked, usage, costMicroUsd: cost };
       return { kind: 'completed', finishReason: end!.finishReason, usage, costMicroUsd: cost };
     } finally {
@@ -490,11 +479,11 @@ export class Gateway {
         // The consumer left mid-stream (the client went away): stop the upstream and bill what it surely produced,
         // so the reservation is released and the budget stays exact.
         await upstream.return?.(undefined)?.catch(() => {});
-        const usage = { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) };
-        const cost = this.#meter(plan, call, candidate, eventId, 'abandoned', usage, timing, true);
-        this.#budgets.settle(reservation, cost);
-        this.#emit('modelCallFailed', this.#callEvent(plan, call, candidate, eventId, attempt, { error: 'the client went away mid-stream', costMicroUsd: cost }));
+        const cost = this.#settle(attempt, 'abandoned', surelyUsed(), true);
+        this.#emit('modelCallFailed', this.#callEvent(attempt, { error: 'the client went away mid-stream', costMicroUsd: cost }));
       }
+      // However the relay ends, the stream's link to the caller's signal goes with it.
+      attempt.deadline.release();
     }
   }
 

@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
 import type { EventBus } from '../../events.ts';
-import { budgetOfKey, type ChatCall, type Gateway, type Plan } from '../../gateway/gateway.ts';
+import type { ChatCall, Gateway, Plan } from '../../gateway/gateway.ts';
 import type { Budgets } from '../../gateway/budgets.ts';
 import type { MeteringStore } from '../../gateway/metering.ts';
 import { describeError } from '../errors.ts';
@@ -97,7 +97,6 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         if (!reply.raw.writableFinished) controller.abort();
       });
       const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-      const keyBudget = budgetOfKey(principal);
       const call: ChatCall = {
         model: body.model,
         messages: textOf(body),
@@ -108,7 +107,6 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         ...(body.user === undefined ? {} : { user: body.user }),
         stream: body.stream === true,
         principal,
-        ...(keyBudget ? { keyBudget } : {}),
         requestId: request.id,
         signal: controller.signal,
       };
@@ -169,8 +167,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
       async (request) => {
         const b = request.body;
         const routeName = b.route ?? 'auto';
-        const route = routeName === 'auto' ? { name: 'auto' } : undefined;
-        const configured = gateway.routeConfig(routeName) ?? route;
+        const configured = gateway.routeConfig(routeName);
         if (!configured) throw new Errors.NotFound(`no route "${routeName}" (routes: ${gateway.routes().join(', ')})`);
         const weights = {
           ...(b.quality_weight === undefined ? {} : { quality: b.quality_weight }),
