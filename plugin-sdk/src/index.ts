@@ -49,7 +49,7 @@ export {
   zeroTensor,
 } from './tensors.ts';
 export type { NumericDatatype } from './tensors.ts';
-export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, readAll, UnservableModel, warmupInputs } from './runtime.ts';
+export { BadRuntimeOptions, canBatch, checkInferRequest, InstanceUnavailable, parseRuntimeOptions, readAll, UnservableModel, warmupInputs } from './runtime.ts';
 export type { ConformanceOptions } from './conformance/runtime.ts';
 export { isProviderError, ProviderError, providerFetch, retryAfterMs, toProviderError } from './provider.ts';
 export { scannerConformance, scanTargetFromBytes } from './conformance/scanner.ts';

@@ -7,8 +7,10 @@
  * as sent. `runtimeConformance` (in the SDK's conformance kit) checks a runtime against this contract.
  */
 import type { Readable } from 'node:stream';
+import type { z } from 'zod';
 import type { Contribution } from './contribution.ts';
 import { defineError } from './errors.ts';
+import { formatPath } from './schema.ts';
 import type { ManifestFile } from './stores.ts';
 import { BadTensor, elementCount, type Tensor, type TensorSpec, zeroTensor } from './tensors.ts';
 
@@ -160,4 +162,15 @@ export function warmupInputs(signature: ModelSignature): Tensor[] {
       spec.shape.map((d) => (d === -1 ? 1 : d)),
     ),
   );
+}
+
+/**
+ * A load's options — the plugin's defaults under the version's own — checked against the runtime's schema; a bad
+ * value is a coded 400 (BadRuntimeOptions) naming each option that is wrong.
+ */
+export function parseRuntimeOptions<S extends z.ZodType>(schema: S, runtime: string, input: Record<string, unknown>): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
+  throw new BadRuntimeOptions(`invalid ${runtime} runtime options: ${problems.join('; ')}`, { details: { issues: parsed.error.issues } });
 }

@@ -16,7 +16,26 @@ import {
 } from '../runtime.ts';
 import { isDatatype } from '../tensors.ts';
 import { Op, tensorsFromWire, tensorsToWire } from './framing.ts';
+import { z } from 'zod';
 import { Sidecar, type SidecarOptions, sidecarError } from './supervisor.ts';
+
+/** The options every Python sidecar runtime takes; a runtime extends them with its own (`.extend({ device: … })`). */
+export const SidecarRuntimeOptions = z.strictObject({
+  /** The interpreter; default: the environment `modelplane plugins setup <plugin>` built. */
+  python: z.string().min(1).optional(),
+  maxBatchSize: z.int().min(1).max(65536).default(64),
+  specFile: z.string().min(1).default('spec.json'),
+  weightsFile: z.string().min(1).optional(),
+  pingIntervalMs: z.int().min(50).default(500),
+  pingTimeoutMs: z.int().min(100).default(1500),
+  /** Keep a pre-started spare interpreter so a crashed sidecar is replaced in milliseconds, not seconds. */
+  spare: z.boolean().default(true),
+});
+
+/** The supervision part of those options, as SidecarInstance.start takes it. */
+export function supervisionOf(options: z.output<typeof SidecarRuntimeOptions>) {
+  return { maxBatchSize: options.maxBatchSize, pingIntervalMs: options.pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs, spare: options.spare };
+}
 
 function signatureFrom(loaded: Record<string, unknown>, name: string): ModelSignature {
   const specs = (value: unknown, role: string) => {

@@ -1,4 +1,4 @@
-import { BadRuntimeOptions, formatPath, z } from '@modelplane/plugin-sdk';
+import { BadRuntimeOptions, parseRuntimeOptions, z } from '@modelplane/plugin-sdk';
 
 export const OnnxOptions = z.strictObject({
   /**
@@ -34,8 +34,5 @@ export function resolveOptions(defaults: Partial<OnnxOptions>, overrides: Record
     throw new BadRuntimeOptions(`invalid onnx runtime options: options.device: expected "cpu" or "cuda", got ${JSON.stringify(device)}`);
   }
   const providers = device === undefined || rest.executionProviders !== undefined ? {} : { executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] };
-  const parsed = OnnxOptions.safeParse({ ...defaults, ...rest, ...providers });
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
-  throw new BadRuntimeOptions(`invalid onnx runtime options: ${problems.join('; ')}`, { details: { issues: parsed.error.issues } });
+  return parseRuntimeOptions(OnnxOptions, 'onnx', { ...defaults, ...rest, ...providers });
 }

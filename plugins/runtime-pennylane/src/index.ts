@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  BadRuntimeOptions,
+  parseRuntimeOptions,
   definePlugin,
   expectTensors,
-  formatPath,
   type ModelInstance,
   type PluginLogger,
   parseSpec,
@@ -16,6 +15,8 @@ import {
   type RuntimePlugin,
   SIDECAR_PYTHON_LIBRARY,
   SidecarInstance,
+  SidecarRuntimeOptions,
+  supervisionOf,
   type SidecarProcess,
   z,
 } from '@modelplane/plugin-sdk';
@@ -24,21 +25,12 @@ const PLUGIN = '@modelplane/runtime-pennylane';
 const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
 export const pythonEnv = { name: 'runtime-pennylane', requirements: `${PYTHON_DIR}/requirements.txt` };
 
-export const PennylaneOptions = z.strictObject({
-  /** The interpreter; default: the environment `modelplane plugins setup @modelplane/runtime-pennylane` built. */
-  python: z.string().min(1).optional(),
+export const PennylaneOptions = SidecarRuntimeOptions.extend({
   /** A PennyLane device name, e.g. `default.qubit` or `lightning.qubit`. */
   device: z
     .string()
     .regex(/^[a-z][\w.]*$/, 'a PennyLane device name such as default.qubit')
     .default('default.qubit'),
-  maxBatchSize: z.int().min(1).max(65536).default(64),
-  specFile: z.string().min(1).default('spec.json'),
-  weightsFile: z.string().min(1).optional(),
-  pingIntervalMs: z.int().min(50).default(500),
-  pingTimeoutMs: z.int().min(100).default(1500),
-  /** Keep a pre-started spare interpreter so a crashed sidecar is replaced in milliseconds, not seconds. */
-  spare: z.boolean().default(true),
 });
 export type PennylaneOptions = z.infer<typeof PennylaneOptions>;
 
@@ -56,10 +48,7 @@ export const HybridQnnSpec = z.strictObject({
 export type HybridQnnSpec = z.infer<typeof HybridQnnSpec>;
 
 function resolveOptions(defaults: Partial<PennylaneOptions>, overrides: Record<string, unknown>): PennylaneOptions {
-  const parsed = PennylaneOptions.safeParse({ ...defaults, ...overrides });
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
-  throw new BadRuntimeOptions(`invalid pennylane runtime options: ${problems.join('; ')}`);
+  return parseRuntimeOptions(PennylaneOptions, 'pennylane', { ...defaults, ...overrides });
 }
 
 /** node:child_process as the supervisor's process shape. */
@@ -102,10 +91,7 @@ async function load(request: RuntimeLoadRequest, defaults: Partial<PennylaneOpti
     spawn: () => spawnSidecar(python),
     load: { header: { spec, options: { device: options.device } }, payload: [weights] },
     logger,
-    maxBatchSize: options.maxBatchSize,
-    pingIntervalMs: options.pingIntervalMs,
-    pingTimeoutMs: options.pingTimeoutMs,
-    spare: options.spare,
+    ...supervisionOf(options),
     details: { runtime: 'pennylane', python, specFile: specPath, weightsFile: weightsPath },
   });
 }

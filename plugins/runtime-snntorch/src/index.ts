@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import {
-  BadRuntimeOptions,
+  parseRuntimeOptions,
   definePlugin,
   expectTensors,
-  formatPath,
   type ModelInstance,
   type PluginLogger,
   parseSpec,
@@ -15,6 +14,8 @@ import {
   type RuntimePlugin,
   SIDECAR_PYTHON_LIBRARY,
   SidecarInstance,
+  SidecarRuntimeOptions,
+  supervisionOf,
   type SidecarProcess,
   z,
 } from '@modelplane/plugin-sdk';
@@ -24,22 +25,13 @@ const PLUGIN = '@modelplane/runtime-snntorch';
 const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
 export const pythonEnv = { name: 'runtime-snntorch', requirements: `${PYTHON_DIR}/requirements.txt` };
 
-export const SnntorchOptions = z.strictObject({
-  /** The interpreter; default: the environment `modelplane plugins setup @modelplane/runtime-snntorch` built. */
-  python: z.string().min(1).optional(),
+export const SnntorchOptions = SidecarRuntimeOptions.extend({
   /** `auto`: CUDA when torch sees a GPU, else CPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   /** Simulation steps per request; the membrane output has one row per step. */
   numSteps: z.int().min(1).max(10_000).default(25),
   /** torch intra-op threads; torch's default when omitted. */
   threads: z.int().min(1).max(1024).optional(),
-  maxBatchSize: z.int().min(1).max(65536).default(64),
-  specFile: z.string().min(1).default('spec.json'),
-  weightsFile: z.string().min(1).optional(),
-  pingIntervalMs: z.int().min(50).default(500),
-  pingTimeoutMs: z.int().min(100).default(1500),
-  /** Keep a pre-started spare interpreter so a crashed sidecar is replaced in milliseconds, not seconds. */
-  spare: z.boolean().default(true),
 });
 export type SnntorchOptions = z.infer<typeof SnntorchOptions>;
 
@@ -53,10 +45,7 @@ export const SpikingMlpSpec = z.strictObject({
 export type SpikingMlpSpec = z.infer<typeof SpikingMlpSpec>;
 
 function resolveOptions(defaults: Partial<SnntorchOptions>, overrides: Record<string, unknown>): SnntorchOptions {
-  const parsed = SnntorchOptions.safeParse({ ...defaults, ...overrides });
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
-  throw new BadRuntimeOptions(`invalid snntorch runtime options: ${problems.join('; ')}`);
+  return parseRuntimeOptions(SnntorchOptions, 'snntorch', { ...defaults, ...overrides });
 }
 
 /** execa as the supervisor's process shape: binary pipes, no buffering of output, no rejection on a crash. */
@@ -95,10 +84,7 @@ async function load(request: RuntimeLoadRequest, defaults: Partial<SnntorchOptio
       payload: [weights],
     },
     logger,
-    maxBatchSize: options.maxBatchSize,
-    pingIntervalMs: options.pingIntervalMs,
-    pingTimeoutMs: options.pingTimeoutMs,
-    spare: options.spare,
+    ...supervisionOf(options),
     details: { runtime: 'snntorch', python, specFile: specPath, weightsFile: weightsPath },
   });
 }

@@ -1,4 +1,4 @@
-import { BadRuntimeOptions, formatPath, z } from '@modelplane/plugin-sdk';
+import { parseRuntimeOptions, z } from '@modelplane/plugin-sdk';
 
 /** TF.js backends, fastest first: the TensorFlow C library with CUDA, the same on CPU, WebAssembly, plain JavaScript. */
 export const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -25,8 +25,5 @@ export type TfjsOptions = z.infer<typeof TfjsOptions>;
 
 /** Per-load options over the plugin's defaults; a bad value is a coded 400 naming the option. */
 export function resolveLoadOptions(defaults: Partial<TfjsLoadOptions>, overrides: Record<string, unknown>): TfjsLoadOptions {
-  const parsed = TfjsLoadOptions.safeParse({ ...defaults, ...overrides });
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${formatPath('options', issue.path)}: ${issue.message}`);
-  throw new BadRuntimeOptions(`invalid tfjs runtime options: ${problems.join('; ')}`, { details: { issues: parsed.error.issues } });
+  return parseRuntimeOptions(TfjsLoadOptions, 'tfjs', { ...defaults, ...overrides });
 }
