@@ -177,7 +177,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
     }),
   );
   await app.register(deploymentRoutes(services));
-  await app.register(gatewayRoutes({ gateway: services.gateway, metering: services.metering, budgets: services.budgets, events: services.events }));
+  await app.register(gatewayRoutes({ gateway: services.gateway, metering: services.metering, budgets: services.budgets }));
   await app.register(metricsRoutes(services.metrics, server.metricsPublic));
   return { app, routes };
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { eventMatches } from '../../events.ts';
 import type { CoreServices } from '../../services.ts';
 
 const AuditEntry = z
@@ -86,6 +87,36 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
           request.principal.id,
         );
         return { dryRun: request.query.dry_run, ...result };
+      },
+    );
+
+    app.get(
+      '/api/v1/events',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Server-sent events: model calls, budget thresholds, alerts (resumable with Last-Event-ID)',
+          querystring: z.object({ types: z.string().optional().describe('Comma-separated event types; a trailing * matches a prefix') }),
+        },
+      },
+      async (request, reply) => {
+        const types = request.query.types?.split(',').map((t) => t.trim()).filter(Boolean);
+        const lastId = Number(request.headers['last-event-id'] ?? 0) || 0;
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
+        const send = (e: { id: number; type: string; data: unknown; time: string }) => raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ time: e.time, ...(e.data as object) })}\n\n`);
+        for (const e of services.events.since(lastId, types)) send(e);
+        const unsubscribe = services.events.subscribe((e) => {
+          if (eventMatches(types, e.type)) send(e);
+        });
+        // Comments keep proxies from closing an idle stream.
+        const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+        raw.once('close', () => {
+          clearInterval(keepAlive);
+          unsubscribe();
+        });
       },
     );
   };

@@ -4,7 +4,6 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
-import type { EventBus } from '../../events.ts';
 import type { ChatCall, Gateway, Plan } from '../../gateway/gateway.ts';
 import type { Budgets } from '../../gateway/budgets.ts';
 import type { MeteringStore } from '../../gateway/metering.ts';
@@ -83,8 +82,8 @@ function rankingJson(ranked: readonly RankedCandidate[]) {
   }));
 }
 
-export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore; budgets: Budgets; events: EventBus }): FastifyPluginAsync {
-  const { gateway, metering, budgets, events } = deps;
+export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore; budgets: Budgets }): FastifyPluginAsync {
+  const { gateway, metering, budgets } = deps;
   return async (base) => {
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['gateway'];
@@ -232,35 +231,6 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
       budgets: budgets.status(),
     }));
 
-    app.get(
-      '/api/v1/events',
-      {
-        config: { scope: 'admin' },
-        schema: {
-          tags: ['admin'],
-          summary: 'Server-sent events: model calls, budget thresholds, alerts (resumable with Last-Event-ID)',
-          querystring: z.object({ types: z.string().optional().describe('Comma-separated event types; a trailing * matches a prefix') }),
-        },
-      },
-      async (request, reply) => {
-        const types = request.query.types?.split(',').map((t) => t.trim()).filter(Boolean);
-        const lastId = Number(request.headers['last-event-id'] ?? 0) || 0;
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': request.id });
-        const send = (e: { id: number; type: string; data: unknown; time: string }) => raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ time: e.time, ...(e.data as object) })}\n\n`);
-        for (const e of events.since(lastId, types)) send(e);
-        const unsubscribe = events.subscribe((e) => {
-          if (!types || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : t === e.type))) send(e);
-        });
-        // Comments keep proxies from closing an idle stream.
-        const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
-        raw.once('close', () => {
-          clearInterval(keepAlive);
-          unsubscribe();
-        });
-      },
-    );
   };
 }
 
