@@ -166,7 +166,7 @@ describe('API keys', () => {
     expect(audit).toContain('auth.denied');
     for (const text of [audit, logLines.join('')]) {
       expect(text).not.toContain(secret);
-      expect(text).not.toContain(server.adminKey.split('_')[2]!);
+      expect(text).not.toContain(server.adminKey.split('_').slice(2).join('_'));
     }
   });
 

@@ -147,7 +147,7 @@ describe('modelplane keys (against a running server)', () => {
 
       const listed = await modelplane('keys', 'list', ...remote);
       expect(listed.stdout).toMatch(/ci {2}\[read,infer\] {2}models=ids-\* {2}active/);
-      expect(listed.stdout).not.toContain(token.split('_')[2]);
+      expect(listed.stdout).not.toContain(token.split('_').slice(2).join('_'));
       const views = (await (await server.call('/api/v1/keys')).json()) as { keys: Array<{ name: string; budget: unknown }> };
       expect(views.keys.find((k) => k.name === 'ci')?.budget).toEqual({ usd: '2.500000', period: 'monthly' });
       const badBudget = await modelplane('keys', 'create', '-n', 'x', '-s', 'infer', '--budget', '5:weekly', ...remote);
