@@ -20,3 +20,4 @@ app.post('/infer', async (request) => {
 });
 await app.listen({ port: Number(port), host: '127.0.0.1' });
 process.stdout.write(`listening on http://127.0.0.1:${port}\n`);
+process.on('SIGTERM', () => process.exit(0));

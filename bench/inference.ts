@@ -1,6 +1,7 @@
 /**
  * V2 inference: Modelplane against its floor (a bare fastify route calling the same onnxruntime session), then
- * batching on vs off under load. Servers run as separate processes; the load generator is this process.
+ * batching on vs off under load (the seed 001 classifier, and a wide MLP whose rows are memory-bound), then MLServer.
+ * Servers run as separate processes; the load generator is this process.
  *   node bench/inference.ts          (BENCH_SECONDS=10 per measurement by default)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -8,15 +9,24 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { closedLoop, type LoadResult } from './load.ts';
-import { IDS_MODEL, node, onnxServerConfig, percentile, repoRoot, startServerProcess, table } from './support.ts';
+import { BENCH_METADATA, IDS_MODEL, node, onnxServerConfig, percentile, repoRoot, startServerProcess, table } from './support.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const model = IDS_MODEL;
 const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
+// 64 → 1024 → 1024 → 13 (4.5 MB of weights, ~0.5 ms a row here): built now, too big to commit.
+const wideModel = join(dir, 'wide-mlp.onnx');
+const fixturesVenv = execFileSync(join(repoRoot, 'scripts/python-env.sh'), [join(repoRoot, 'python/requirements-fixtures.txt')], { encoding: 'utf8' }).trim();
+execFileSync(join(fixturesVenv, 'bin/python'), [join(repoRoot, 'bench/wide-mlp.py'), wideModel, '1024']);
 const modelplane = await startServerProcess(
   dir,
   onnxServerConfig(`  - name: ids-nobatch
     reference: ids@1.0.0
+    batching: { maxBatchSize: 0 }
+  - name: wide
+    register: { path: ${wideModel}, version: 1.0.0, metadata: ${BENCH_METADATA} }
+  - name: wide-nobatch
+    reference: wide@1.0.0
     batching: { maxBatchSize: 0 }`),
 );
 const floorPort = 20000 + Math.floor(Math.random() * 20000);
@@ -25,10 +35,17 @@ for await (const line of createInterface({ input: floor.stdout! })) if (line.inc
 
 const rowsOf = (rows: number) => JSON.stringify({ inputs: [{ name: 'features', shape: [rows, 64], datatype: 'FP32', data: Array.from({ length: rows * 64 }, (_, i) => Math.sin(i)) }] });
 const auth = { authorization: `Bearer ${modelplane.adminKey}` };
-const run = (target: 'modelplane' | 'floor' | 'nobatch', concurrency: number, secs = seconds): Promise<LoadResult> =>
+const PATHS = {
+  modelplane: '/v2/models/ids/infer',
+  nobatch: '/v2/models/ids-nobatch/infer',
+  wide: '/v2/models/wide/infer',
+  'wide-nobatch': '/v2/models/wide-nobatch/infer',
+  floor: '/infer',
+};
+const run = (target: keyof typeof PATHS, concurrency: number, secs = seconds): Promise<LoadResult> =>
   closedLoop({
     url: target === 'floor' ? `http://127.0.0.1:${floorPort}` : modelplane.url,
-    path: target === 'floor' ? '/infer' : target === 'nobatch' ? '/v2/models/ids-nobatch/infer' : '/v2/models/ids/infer',
+    path: PATHS[target],
     body: rowsOf(1),
     headers: target === 'floor' ? {} : auth,
     concurrency,
@@ -57,12 +74,17 @@ const f = merge(fl1);
 
 const load: Array<Record<string, string | number>> = [];
 const ratios: string[] = [];
-for (const concurrency of [16, 64]) {
-  const on = await run('modelplane', concurrency);
-  const off = await run('nobatch', concurrency);
-  load.push({ concurrency, batching: 'on', 'req/s': on.rps.toFixed(0), 'p50 ms': on.p50.toFixed(2), 'p95 ms': on.p95.toFixed(2), errors: on.errors });
-  load.push({ concurrency, batching: 'off', 'req/s': off.rps.toFixed(0), 'p50 ms': off.p50.toFixed(2), 'p95 ms': off.p95.toFixed(2), errors: off.errors });
-  ratios.push(`concurrency ${concurrency}: throughput on/off ${(on.rps / off.rps).toFixed(2)}×, p95 on/off ${(on.p95 / off.p95).toFixed(2)}×`);
+for (const [label, batched, unbatched] of [
+  ['ids-mlp (64-128-64-13)', 'modelplane', 'nobatch'],
+  ['wide MLP (64-1024-1024-13)', 'wide', 'wide-nobatch'],
+] as const) {
+  for (const concurrency of [16, 64]) {
+    const on = await run(batched, concurrency);
+    const off = await run(unbatched, concurrency);
+    load.push({ model: label, concurrency, batching: 'on', 'req/s': on.rps.toFixed(0), 'p50 ms': on.p50.toFixed(2), 'p95 ms': on.p95.toFixed(2), errors: on.errors });
+    load.push({ model: label, concurrency, batching: 'off', 'req/s': off.rps.toFixed(0), 'p50 ms': off.p50.toFixed(2), 'p95 ms': off.p95.toFixed(2), errors: off.errors });
+    ratios.push(`${label}, concurrency ${concurrency}: throughput on/off ${(on.rps / off.rps).toFixed(2)}×, p95 on/off ${(on.p95 / off.p95).toFixed(2)}×`);
+  }
 }
 
 // (c) MLServer with a minimal onnxruntime runtime (bench/mlserver/onnx_runtime.py), same model, same load generator.

@@ -70,8 +70,10 @@ export function percentile(sorted: number[], p: number): number {
 export const IDS_MODEL = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
 
 /** Config for a server with the ONNX runtime (one intra-op thread) serving IDS_MODEL as `ids`, plus extra models. */
+/** Registry metadata (YAML flow style) for the models the benches register. */
+export const BENCH_METADATA = '{ framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } }';
+
 export function onnxServerConfig(extraModels = ''): string {
-  const metadata = '{ framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } }';
   return `server: { port: 0, logLevel: warn }
 storage: { dataDir: data }
 plugins:
@@ -79,6 +81,6 @@ plugins:
     options: { intraOpThreads: 1 }
 models:
   - name: ids
-    register: { path: ${IDS_MODEL}, version: 1.0.0, metadata: ${metadata} }
+    register: { path: ${IDS_MODEL}, version: 1.0.0, metadata: ${BENCH_METADATA} }
 ${extraModels}`;
 }
