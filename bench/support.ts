@@ -69,10 +69,10 @@ export function percentile(sorted: number[], p: number): number {
 /** The seed 001 classifier every inference bench serves. */
 export const IDS_MODEL = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
 
-/** Config for a server with the ONNX runtime (one intra-op thread) serving IDS_MODEL as `ids`, plus extra models. */
 /** Registry metadata (YAML flow style) for the models the benches register. */
 export const BENCH_METADATA = '{ framework: onnx, architecture: mlp, training_data_description: bench, performance_metrics: { accuracy: 1 }, license: { id: MIT } }';
 
+/** Config for a server with the ONNX runtime (one intra-op thread) serving IDS_MODEL as `ids`, plus extra models. */
 export function onnxServerConfig(extraModels = ''): string {
   return `server: { port: 0, logLevel: warn }
 storage: { dataDir: data }

@@ -16,6 +16,8 @@ declare module 'fastify' {
     modelParam?: string;
     /** A tighter per-key limit for this route, on top of the key's own. */
     rateLimit?: RateLimit;
+    /** An inference call (V2 infer, chat completion): not logged on arrival and completion unless `server.logInferenceRequests`. */
+    inference?: boolean;
   }
 }
 

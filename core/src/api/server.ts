@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AwilixContainer } from 'awilix';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -85,6 +85,9 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    logController: new LogController({
+      disableRequestLogging: server.logInferenceRequests ? false : (request) => (request as FastifyRequest).routeOptions?.config?.inference === true,
+    }),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -30,6 +30,12 @@ export const ConfigSchema = z.strictObject({
       shutdownTimeoutMs: z.int().positive().default(15_000),
       pluginSetupTimeoutMs: z.int().positive().default(30_000),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /**
+       * Log each inference call (V2 infer, chat completions) on arrival and completion, as every other request is.
+       * Off by default: at thousands of calls a second those two lines cost more CPU than the call itself. Failed
+       * and rejected calls are logged either way; metrics and cost events count every call.
+       */
+      logInferenceRequests: z.boolean().default(false),
       /** Let Prometheus scrape /metrics without an API key. */
       metricsPublic: z.boolean().default(false),
       /** Serve HTTPS directly (PEM files, relative to the config file); behind a TLS-terminating proxy, leave unset. */

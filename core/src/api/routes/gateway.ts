@@ -88,7 +88,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
     const app = base.withTypeProvider<ZodTypeProvider>();
     const tags = ['gateway'];
 
-    app.post('/v1/chat/completions', { config: { scope: 'infer' }, schema: { tags, summary: 'OpenAI-compatible chat completion (stream: true for SSE)', body: ChatBody } }, async (request, reply) => {
+    app.post('/v1/chat/completions', { config: { scope: 'infer', inference: true }, schema: { tags, summary: 'OpenAI-compatible chat completion (stream: true for SSE)', body: ChatBody } }, async (request, reply) => {
       const body = request.body;
       const principal = request.principal;
       const controller = new AbortController();

@@ -186,7 +186,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
       }
     };
 
-    const inferConfig = { scope: 'infer' as const, modelParam: 'model' };
+    const inferConfig = { scope: 'infer' as const, modelParam: 'model', inference: true };
     app.post('/v2/models/:model/infer', { config: inferConfig, bodyLimit: deps.inferBodyLimit, schema: { tags, summary: 'Run inference (JSON or binary tensors)', params: ModelParams } }, (r, reply) =>
       infer(r, reply, r.params.model, undefined),
     );
