@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ChatMessage,
   type ChatProvider,
@@ -27,7 +26,7 @@ import type { Contributions } from '../kernel/contributions.ts';
 import type { Budgets, BudgetDefinition, Reservation } from './budgets.ts';
 import type { LlmCatalog } from './catalog.ts';
 import type { GuardDecision, GuardPipeline } from './guards.ts';
-import type { CostEvent, MeteringStore } from './metering.ts';
+import { type CostEvent, type MeteringStore, newEventId } from './metering.ts';
 import type { LiveStatsBook } from './stats.ts';
 
 export type GatewayConfig = Config['gateway'];
@@ -111,6 +110,13 @@ function estimatedInputTokens(messages: readonly ChatMessage[]): number {
   return messages.reduce((n, m) => n + Math.ceil(m.content.length / 4) + 4, 3);
 }
 
+/** The event feed's name for each gateway hook. */
+const EVENT_NAMES = {
+  modelCallPlanned: 'model_call.planned',
+  modelCallStarted: 'model_call.started',
+  modelCallCompleted: 'model_call.completed',
+  modelCallFailed: 'model_call.failed',
+} as const;
 
 export class Gateway {
   readonly #catalog: LlmCatalog;
@@ -249,10 +255,10 @@ export class Gateway {
     }
   }
 
-  #emit(type: 'modelCallPlanned' | 'modelCallStarted' | 'modelCallCompleted' | 'modelCallFailed', event: ModelCallEvent): void {
-    const names = { modelCallPlanned: 'model_call.planned', modelCallStarted: 'model_call.started', modelCallCompleted: 'model_call.completed', modelCallFailed: 'model_call.failed' };
-    this.#events.emit(names[type], event);
-    this.#hooks[type].promise(event).catch((error: unknown) => this.#logger.error({ err: error, hook: type }, 'a gateway hook tap failed'));
+  #emit(type: keyof typeof EVENT_NAMES, event: ModelCallEvent): void {
+    this.#events.emit(EVENT_NAMES[type], event);
+    const hook = this.#hooks[type];
+    if (hook.isUsed()) hook.promise(event).catch((error: unknown) => this.#logger.error({ err: error, hook: type }, 'a gateway hook tap failed'));
   }
 
   #provider(candidate: RouteCandidate): ChatProvider | undefined {
@@ -357,7 +363,7 @@ export class Gateway {
         failures.push(`${candidate.model}: provider "${candidate.provider}" is not installed`);
         continue;
       }
-      const eventId = randomUUID();
+      const eventId = newEventId();
       try {
         return await attempt(candidate, eventId, index + 1);
       } catch (error) {

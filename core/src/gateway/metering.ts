@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { microToUsd } from '@modelplane/plugin-sdk';
@@ -79,6 +80,18 @@ const SCHEMA = `
 
 const GROUP_COMMIT_MS = 10;
 
+/**
+ * A UUID version 7 (RFC 9562: 48-bit Unix milliseconds, then random bits) for a cost event. Ids that grow with time
+ * append to the primary-key index instead of landing on a random page of it, which keeps each commit small as the
+ * table grows; they also sort in time order. The random bits come from `randomUUID`, which draws entropy in batches
+ * (a `randomBytes` call per id costs a system call).
+ */
+export function newEventId(now = Date.now()): string {
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+}
+
 export interface CostSummary {
   hours: number;
   since: string;
@@ -115,13 +128,11 @@ export class MeteringStore {
     this.#db = new DatabaseSync(join(dataDir, 'metering.sqlite'));
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
     this.#db.exec(SCHEMA);
-    this.#insert = this.#db.prepare(
-      `INSERT INTO cost_events VALUES (:event_id, :time, :request_id, :model, :version, :provider, :provider_model, :principal, :route, :strategy,
-        :tokens_in, :tokens_out, :tokens_cached, :tokens_cache_write, :tokens_reasoning, :cost, :price_version, :latency_ms, :ttft_ms, :stream, :outcome, :usage_estimated)`,
-    );
+    // Positional parameters: binding 22 named ones costs more than the insert itself (~8 µs a row here).
+    this.#insert = this.#db.prepare(`INSERT INTO cost_events VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`);
     this.#rollup = this.#db.prepare(
-      `INSERT INTO model_daily_costs VALUES (:model, :day, 1, :cost, :tokens)
-       ON CONFLICT (model, day) DO UPDATE SET total_calls = total_calls + 1, total_cost_micro_usd = total_cost_micro_usd + :cost, total_tokens = total_tokens + :tokens`,
+      `INSERT INTO model_daily_costs VALUES (?1, ?2, 1, ?3, ?4)
+       ON CONFLICT (model, day) DO UPDATE SET total_calls = total_calls + 1, total_cost_micro_usd = total_cost_micro_usd + ?3, total_tokens = total_tokens + ?4`,
     );
     const sum = (where: string) => this.#db.prepare(`SELECT COALESCE(SUM(cost_micro_usd), 0) AS spent FROM cost_events WHERE time >= ? ${where}`);
     this.#spentAll = sum('');
@@ -161,31 +172,32 @@ export class MeteringStore {
   }
 
   #write(event: CostEvent): void {
-    this.#insert.run({
-      event_id: event.eventId,
-      time: event.time,
-      request_id: event.requestId,
-      model: event.model,
-      version: event.version,
-      provider: event.provider,
-      provider_model: event.providerModel,
-      principal: event.principal,
-      route: event.route,
-      strategy: event.strategy,
-      tokens_in: event.tokensIn,
-      tokens_out: event.tokensOut,
-      tokens_cached: event.tokensCached,
-      tokens_cache_write: event.tokensCacheWrite,
-      tokens_reasoning: event.tokensReasoning,
-      cost: event.costMicroUsd,
-      price_version: event.priceVersion,
-      latency_ms: event.latencyMs,
-      ttft_ms: event.ttftMs,
-      stream: event.stream ? 1 : 0,
-      outcome: event.outcome,
-      usage_estimated: event.usageEstimated ? 1 : 0,
-    });
-    this.#rollup.run({ model: event.model, day: event.time.slice(0, 10), cost: event.costMicroUsd, tokens: event.tokensIn + event.tokensOut });
+    // In the column order of SCHEMA's cost_events.
+    this.#insert.run(
+      event.eventId,
+      event.time,
+      event.requestId,
+      event.model,
+      event.version,
+      event.provider,
+      event.providerModel,
+      event.principal,
+      event.route,
+      event.strategy,
+      event.tokensIn,
+      event.tokensOut,
+      event.tokensCached,
+      event.tokensCacheWrite,
+      event.tokensReasoning,
+      event.costMicroUsd,
+      event.priceVersion,
+      event.latencyMs,
+      event.ttftMs,
+      event.stream ? 1 : 0,
+      event.outcome,
+      event.usageEstimated ? 1 : 0,
+    );
+    this.#rollup.run(event.model, event.time.slice(0, 10), event.costMicroUsd, event.tokensIn + event.tokensOut);
   }
 
   /** Micro-dollars spent since `since` (ISO time): everything, or one principal's, or one model's. */
