@@ -33,7 +33,8 @@ export function eventMatches(patterns: readonly string[] | undefined, type: stri
  * Deliveries are not persisted: a webhook still retrying when the server stops is lost (logged).
  */
 export class EventBus {
-  readonly #recent: ServerEvent[] = [];
+  /** A ring of the last KEEP events: event `id` sits at `id % KEEP` (shifting a full array on every event costs). */
+  readonly #recent: Array<ServerEvent | undefined> = new Array(KEEP);
   readonly #listeners = new Set<(event: ServerEvent) => void>();
   readonly #webhooks: readonly WebhookConfig[];
   readonly #logger: Pick<Logger, 'warn' | 'error'>;
@@ -50,8 +51,7 @@ export class EventBus {
 
   emit(type: string, data: unknown): ServerEvent {
     const event: ServerEvent = { id: this.#nextId++, type, time: new Date().toISOString(), data };
-    this.#recent.push(event);
-    if (this.#recent.length > KEEP) this.#recent.shift();
+    this.#recent[event.id % KEEP] = event;
     for (const listener of this.#listeners) listener(event);
     for (const hook of this.#webhooks) if (eventMatches(hook.events, type)) this.#deliver(hook, event, 0);
     return event;
@@ -59,7 +59,12 @@ export class EventBus {
 
   /** Events after `afterId` still in memory, oldest first. */
   since(afterId: number, types?: readonly string[]): ServerEvent[] {
-    return this.#recent.filter((e) => e.id > afterId && eventMatches(types, e.type));
+    const events: ServerEvent[] = [];
+    for (let id = Math.max(afterId + 1, this.#nextId - KEEP); id < this.#nextId; id++) {
+      const event = this.#recent[id % KEEP]!;
+      if (eventMatches(types, event.type)) events.push(event);
+    }
+    return events;
   }
 
   subscribe(listener: (event: ServerEvent) => void): () => void {
