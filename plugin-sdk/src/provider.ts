@@ -158,10 +158,25 @@ export function providerFetch(options: { maxSockets?: number } = {}): typeof fet
           if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
         }
         const status = incoming.statusCode ?? 502;
-        const empty = status === 204 || status === 304 || init?.method === 'HEAD';
-        if (empty) incoming.resume();
-        // A Node stream is an async iterable, which Response takes as its body.
-        resolve(new Response(empty ? null : (incoming as unknown as ConstructorParameters<typeof Response>[0]), { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders }));
+        const respond = (responseBody: ConstructorParameters<typeof Response>[0]) =>
+          resolve(new Response(responseBody, { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders }));
+        if (status === 204 || status === 304 || init?.method === 'HEAD') {
+          incoming.resume();
+          respond(null);
+        } else if (incoming.headers['content-type']?.includes('text/event-stream')) {
+          // A Node stream is an async iterable, which Response takes as its body: events reach the SDK as they come.
+          respond(incoming as unknown as ConstructorParameters<typeof Response>[0]);
+        } else {
+          // A whole JSON answer is read here and handed over as bytes: a web stream over the socket costs more than the
+          // rest of reading it, and the SDK waits for the whole body anyway.
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () => respond(Buffer.concat(chunks)));
+          incoming.on('error', reject);
+          incoming.on('close', () => {
+            if (!incoming.complete) reject(new Error(`${url.origin} closed the connection before the response was complete`));
+          });
+        }
       });
       outgoing.on('error', reject);
       outgoing.end(body ?? undefined);
