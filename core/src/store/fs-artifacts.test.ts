@@ -1,3 +1,4 @@
+import { DatabaseSync } from 'node:sqlite';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,23 @@ describe('SqliteMetadataStore', () => {
     const migrations = second.db.prepare('SELECT id FROM schema_migrations').all();
     expect(migrations).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     await second.close();
+  });
+
+  it('commits audit entries made outside a transaction together, each durable once its promise resolves', async () => {
+    const file = join(tempDir(), 'meta.sqlite');
+    const store = new SqliteMetadataStore(file);
+    const written = Promise.all(Array.from({ length: 50 }, (_, i) => store.appendAudit({ actor: 'a', action: 'guard.allow', target: `t${i}` })));
+    const reader = new DatabaseSync(file);
+    const count = () => Number((reader.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n);
+    expect(count()).toBe(0);
+    await written;
+    expect(count()).toBe(50);
+    // Seen by a listing even before the writer awaited it.
+    void store.appendAudit({ actor: 'b', action: 'guard.block', target: 'last' });
+    expect((await store.listAudit({ limit: 1 })).items[0]).toMatchObject({ actor: 'b', target: 'last' });
+    reader.close();
+    await store.close();
+    await expect(store.appendAudit({ actor: 'c', action: 'x', target: 'closed' })).rejects.toThrow();
   });
 
   it('rolls a failed transaction back as a whole', async () => {
