@@ -14,10 +14,10 @@ import { BENCH_METADATA, IDS_MODEL, node, onnxServerConfig, percentile, repoRoot
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const model = IDS_MODEL;
 const dir = mkdtempSync(join(repoRoot, '.test-tmp-bench-'));
-// 64 → 1024 → 1024 → 13 (4.5 MB of weights, ~0.5 ms a row here): built now, too big to commit.
+// 64 → 1024 → 1024 → 13 (4.5 MB of weights, ~0.5 ms a row here): built by the fixture script now, too big to commit.
 const wideModel = join(dir, 'wide-mlp.onnx');
 const fixturesVenv = execFileSync(join(repoRoot, 'scripts/python-env.sh'), [join(repoRoot, 'python/requirements-fixtures.txt')], { encoding: 'utf8' }).trim();
-execFileSync(join(fixturesVenv, 'bin/python'), [join(repoRoot, 'bench/wide-mlp.py'), wideModel, '1024']);
+execFileSync(join(fixturesVenv, 'bin/python'), [join(repoRoot, 'test/fixtures/onnx/generate.py'), '--mlp', wideModel, '1024,1024']);
 const modelplane = await startServerProcess(
   dir,
   onnxServerConfig(`  - name: ids-nobatch
