@@ -132,6 +132,16 @@ describe('OpenAI-compatible API', () => {
   });
 });
 
+describe('cost endpoints', () => {
+  it('answers a 400, not a 500, for a window too far back to be a date', async () => {
+    for (const path of ['/api/v1/costs?hours=1e12', '/api/v1/costs/events?hours=1e12']) {
+      const response = await server.call(path);
+      expect(response.status, path).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('querystring.hours');
+    }
+  });
+});
+
 describe('fallbacks', () => {
   it('treats an upstream that never starts as a timeout and falls back', async () => {
     anthropicUpstream.enqueueFor('claude-sonnet-4-7', { delayMs: 4000 });

@@ -217,7 +217,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         schema: {
           tags,
           summary: 'Cost events, newest first',
-          querystring: z.object({ hours: z.coerce.number().positive().default(24), principal: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+          querystring: z.object({ hours: z.coerce.number().positive().max(24 * 366).default(24), principal: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
         },
       },
       async (request) => {
