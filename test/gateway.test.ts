@@ -205,6 +205,17 @@ describe('fallbacks', () => {
     expect(await lastCostEvent()).toMatchObject({ outcome: 'cut', usageEstimated: true });
   });
 
+  it('bills a cut stream no more output than max_tokens, so it stays within its reservation', async () => {
+    // Three long words: four characters a token would make them 27 tokens, but the vendor stops at max_tokens.
+    openaiUpstream.enqueue({ text: 'Pneumonoultramicroscopicsilicovolcanoconiosis Pseudopseudohypoparathyroidism Floccinaucinihilipilification more', cutAfterTokens: 3 });
+    const response = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o-mini', stream: true, max_tokens: 3, messages: [{ role: 'user', content: 'x' }] } });
+    for await (const _event of readSse(response.body!));
+    const event = await lastCostEvent();
+    expect(event).toMatchObject({ outcome: 'cut', usageEstimated: true, tokensOut: 3 });
+    // The worst case reserved: every prompt byte a token plus 8 per message and 8 more, and max_tokens of output.
+    expect(event.costMicroUsd).toBeLessThanOrEqual(micro([[1 + 8 + 8, 150_000], [3, 600_000]]));
+  });
+
 });
 
 describe('key budgets', () => {

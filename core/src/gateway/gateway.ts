@@ -437,8 +437,9 @@ export class Gateway {
     const filter = this.#guards.stream({ model: candidate.model, principal: call.principal.id });
     let pieces = 0;
     let received = '';
-    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
-    const surelyUsed = (): TokenUsage => ({ inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) });
+    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece,
+    // never more output than was asked for (and reserved): the vendor stops at max_tokens, long words or not.
+    const surelyUsed = (): TokenUsage => ({ inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.min(plan.maxTokens, Math.max(pieces, Math.ceil(received.length / 4))) });
     let end: Extract<ChatStreamEvent, { type: 'end' }> | undefined;
     let failure: Error | undefined;
     let next = first;
