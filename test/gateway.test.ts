@@ -123,6 +123,16 @@ describe('OpenAI-compatible API', () => {
       message: expect.stringContaining("200000 is more than gpt-4o-mini's context length of 128000"),
     });
     await expect(client.chat.completions.create({ model: 'gpt-4o@nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'MP_ERR_ALIAS_NOT_FOUND' });
+    for (const response_format of [{ type: 'json_object' as const }, { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object' } } }]) {
+      await expect(client.chat.completions.create({ model: 'gpt-4o-mini', response_format, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining(`body.response_format: only { "type": "text" } is supported by the gateway yet, got "${response_format.type}"`),
+      });
+    }
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'text' } as OpenAI.ChatCompletionContentPartText] }] })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('body.messages[0].content[0].text: a text part needs its text'),
+    });
     const noMessages = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o' } });
     expect(noMessages.status).toBe(400);
     expect(((await noMessages.json()) as { error: { message: string; type: string } }).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('messages') });

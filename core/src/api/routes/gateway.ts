@@ -37,10 +37,16 @@ function textOf(body: ChatBodyValue): ChatMessage[] {
   for (const field of ['tools', 'functions', 'tool_choice']) {
     if ((body as Record<string, unknown>)[field] !== undefined) throw new Errors.BadRequest(`body.${field}: tool calling is not supported by the gateway yet`);
   }
+  // Ignoring it would answer prose to a client that asked for JSON.
+  const format = (body as { response_format?: { type?: unknown } | null }).response_format;
+  if (format !== undefined && format !== null && format.type !== 'text') {
+    throw new Errors.BadRequest(`body.response_format: only { "type": "text" } is supported by the gateway yet, got ${JSON.stringify(format.type ?? format)}`);
+  }
   return body.messages.map((m, i) => {
     if (m.content === null || typeof m.content === 'string') return { role: m.role, content: m.content ?? '', ...(m.name ? { name: m.name } : {}) };
     const parts = m.content.map((part, j) => {
-      if (part.type !== 'text' || part.text === undefined) throw new Errors.BadRequest(`body.messages[${i}].content[${j}]: only text parts are supported, got "${part.type}"`);
+      if (part.type !== 'text') throw new Errors.BadRequest(`body.messages[${i}].content[${j}]: only text parts are supported, got "${part.type}"`);
+      if (part.text === undefined) throw new Errors.BadRequest(`body.messages[${i}].content[${j}].text: a text part needs its text`);
       return part.text;
     });
     return { role: m.role, content: parts.join(''), ...(m.name ? { name: m.name } : {}) };
