@@ -2,8 +2,10 @@
  * The LLM gateway end to end: the official `openai` client calls Modelplane's /v1, which routes to local
  * upstreams speaking the real OpenAI and Anthropic wire formats (test/support/mock-*.ts), with faults.
  */
+import { definePlugin, z } from '@modelplane/plugin-sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedStoresPlugin } from '../core/src/store/embedded-plugin.ts';
 import { startMockAnthropic, type MockAnthropic } from './support/mock-anthropic.ts';
 import { type MockOpenAI, startMockOpenAI } from './support/mock-openai.ts';
 import { gatewayConfig } from './support/gateway.ts';
@@ -226,6 +228,41 @@ describe('fallbacks', () => {
     expect(event.costMicroUsd).toBeLessThanOrEqual(micro([[1 + 8 + 8, 150_000], [3, 600_000]]));
   });
 
+});
+
+describe('a guard that fails mid-stream', () => {
+  it('ends the stream with an error event instead of leaving the client hanging', async () => {
+    const flaky = definePlugin({
+      name: 'flaky-guard',
+      version: '0.1.0',
+      apiVersion: '^1',
+      optionsSchema: z.object({}),
+      setup(ctx) {
+        ctx.register.guard({
+          id: 'flaky',
+          stream: () => ({
+            push: () => {
+              throw new Error('the flaky guard broke');
+            },
+            end: () => ({ text: '' }),
+            verdict: () => ({ action: 'allow', risk: 0, reasons: [] }),
+          }),
+        });
+      },
+    });
+    const local = await startTestServer(gatewayConfig(openaiUpstream.url, anthropicUpstream.url), { builtins: [embeddedStoresPlugin, flaky] });
+    try {
+      const response = await local.call('/v1/chat/completions', { method: 'POST', signal: AbortSignal.timeout(5000), json: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] } });
+      expect(response.status).toBe(200);
+      const data: string[] = [];
+      for await (const event of readSse(response.body!)) data.push(event.data);
+      expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { type: 'api_error', code: 'MP_ERR_INTERNAL' } });
+      const budgets = (await (await local.call('/api/v1/budgets')).json()) as { budgets: Array<{ reserved_usd: string }> };
+      for (const budget of budgets.budgets) expect(budget.reserved_usd).toBe('0.000000');
+    } finally {
+      await local.close();
+    }
+  });
 });
 
 describe('key budgets', () => {

@@ -254,14 +254,25 @@ async function streamAnswer(reply: FastifyReply, open: Awaited<ReturnType<Gatewa
   const base = { id: `chatcmpl-${open.eventId}`, object: 'chat.completion.chunk', created: options.created, model: open.candidate.model };
   const send = (payload: unknown) => raw.write(`data: ${JSON.stringify(payload)}\n\n`);
   send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }] });
-  let result = await open.events.next();
-  while (!result.done) {
-    if (raw.destroyed) {
-      await open.events.return(undefined as never);
-      return;
-    }
-    send({ ...base, choices: [{ index: 0, delta: { content: result.value.text }, finish_reason: null, logprobs: null }] });
+  let result: Awaited<ReturnType<typeof open.events.next>>;
+  try {
     result = await open.events.next();
+    while (!result.done) {
+      if (raw.destroyed) {
+        await open.events.return(undefined as never);
+        return;
+      }
+      send({ ...base, choices: [{ index: 0, delta: { content: result.value.text }, finish_reason: null, logprobs: null }] });
+      result = await open.events.next();
+    }
+  } catch (error) {
+    // Our own failure (a guard, the audit log) after the response began: the headers are gone, so it ends like a cut
+    // stream, with an explicit error event; left alone the response would never end.
+    reply.request.log.error({ err: error }, 'a stream failed after it began');
+    const described = describeError(error);
+    send({ error: { message: described.message, type: 'api_error', param: null, code: described.code } });
+    raw.end();
+    return;
   }
   const outcome = result.value;
   if (outcome.kind === 'failed') {
