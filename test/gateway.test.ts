@@ -230,8 +230,8 @@ describe('fallbacks', () => {
 
 });
 
-describe('a guard that fails mid-stream', () => {
-  it('ends the stream with an error event instead of leaving the client hanging', async () => {
+describe('a guard that fails', () => {
+  it('ends a stream with an error event instead of leaving the client hanging, and never keeps budget reserved', async () => {
     const flaky = definePlugin({
       name: 'flaky-guard',
       version: '0.1.0',
@@ -240,6 +240,7 @@ describe('a guard that fails mid-stream', () => {
       setup(ctx) {
         ctx.register.guard({
           id: 'flaky',
+          post: () => Promise.reject(new Error('the flaky guard broke')),
           stream: () => ({
             push: () => {
               throw new Error('the flaky guard broke');
@@ -250,15 +251,21 @@ describe('a guard that fails mid-stream', () => {
         });
       },
     });
-    const local = await startTestServer(gatewayConfig(openaiUpstream.url, anthropicUpstream.url), { builtins: [embeddedStoresPlugin, flaky] });
+    const budgets = [{ name: 'cap', scope: 'global', period: 'daily', limitUsd: '10' }];
+    const local = await startTestServer(gatewayConfig(openaiUpstream.url, anthropicUpstream.url, { budgets }), { builtins: [embeddedStoresPlugin, flaky] });
     try {
       const response = await local.call('/v1/chat/completions', { method: 'POST', signal: AbortSignal.timeout(5000), json: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] } });
       expect(response.status).toBe(200);
       const data: string[] = [];
       for await (const event of readSse(response.body!)) data.push(event.data);
       expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { type: 'api_error', code: 'MP_ERR_INTERNAL' } });
-      const budgets = (await (await local.call('/api/v1/budgets')).json()) as { budgets: Array<{ reserved_usd: string }> };
-      for (const budget of budgets.budgets) expect(budget.reserved_usd).toBe('0.000000');
+      const whole = await local.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] } });
+      expect(whole.status).toBe(500);
+      expect(((await whole.json()) as { error: { type: string } }).error.type).toBe('api_error');
+      // Both calls reached the vendor: they are billed, and nothing stays held.
+      const status = (await (await local.call('/api/v1/budgets')).json()) as { budgets: Array<{ budget: string; spent_usd: string; reserved_usd: string }> };
+      expect(status.budgets).toEqual([expect.objectContaining({ budget: 'cap', reserved_usd: '0.000000' })]);
+      expect(Number(status.budgets[0]!.spent_usd)).toBeGreaterThan(0);
     } finally {
       await local.close();
     }

@@ -388,8 +388,15 @@ export class Gateway {
       }
       attempt.deadline.release();
       attempt.firstToken = performance.now();
-      const guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
-      await this.#auditGuards(call, candidate.model, guarded.decisions);
+      let guarded;
+      try {
+        guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
+        await this.#auditGuards(call, candidate.model, guarded.decisions);
+      } catch (error) {
+        // The vendor answered (and bills it) even though we cannot: the cost replaces the reservation, which would stay held.
+        this.#settle(attempt, 'failed', result.usage, false);
+        throw error;
+      }
       const cost = this.#settle(attempt, guarded.blocked ? 'blocked' : 'completed', result.usage, false);
       this.#stats.succeeded(candidate.model, attempt.firstToken - attempt.started, result.usage.outputTokens, 0);
       this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
