@@ -2,8 +2,10 @@
  * The LLM gateway end to end: the official `openai` client calls Modelplane's /v1, which routes to local
  * upstreams speaking the real OpenAI and Anthropic wire formats (test/support/mock-*.ts), with faults.
  */
+import { definePlugin, z } from '@modelplane/plugin-sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedStoresPlugin } from '../core/src/store/embedded-plugin.ts';
 import { startMockAnthropic, type MockAnthropic } from './support/mock-anthropic.ts';
 import { type MockOpenAI, startMockOpenAI } from './support/mock-openai.ts';
 import { gatewayConfig } from './support/gateway.ts';
@@ -123,12 +125,32 @@ describe('OpenAI-compatible API', () => {
       message: expect.stringContaining("200000 is more than gpt-4o-mini's context length of 128000"),
     });
     await expect(client.chat.completions.create({ model: 'gpt-4o@nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'MP_ERR_ALIAS_NOT_FOUND' });
+    for (const response_format of [{ type: 'json_object' as const }, { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object' } } }]) {
+      await expect(client.chat.completions.create({ model: 'gpt-4o-mini', response_format, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringContaining(`body.response_format: only { "type": "text" } is supported by the gateway yet, got "${response_format.type}"`),
+      });
+    }
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'text' } as OpenAI.ChatCompletionContentPartText] }] })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('body.messages[0].content[0].text: a text part needs its text'),
+    });
     const noMessages = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o' } });
     expect(noMessages.status).toBe(400);
     expect(((await noMessages.json()) as { error: { message: string; type: string } }).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('messages') });
     const anonymous = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'mp_wrongwrong_x', maxRetries: 0 });
     await expect(anonymous.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 401 });
     expect(openaiUpstream.requests).toHaveLength(0);
+  });
+});
+
+describe('cost endpoints', () => {
+  it('answers a 400, not a 500, for a window too far back to be a date', async () => {
+    for (const path of ['/api/v1/costs?hours=1e12', '/api/v1/costs/events?hours=1e12']) {
+      const response = await server.call(path);
+      expect(response.status, path).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('querystring.hours');
+    }
   });
 });
 
@@ -195,6 +217,59 @@ describe('fallbacks', () => {
     expect(await lastCostEvent()).toMatchObject({ outcome: 'cut', usageEstimated: true });
   });
 
+  it('bills a cut stream no more output than max_tokens, so it stays within its reservation', async () => {
+    // Three long words: four characters a token would make them 27 tokens, but the vendor stops at max_tokens.
+    openaiUpstream.enqueue({ text: 'Pneumonoultramicroscopicsilicovolcanoconiosis Pseudopseudohypoparathyroidism Floccinaucinihilipilification more', cutAfterTokens: 3 });
+    const response = await server.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o-mini', stream: true, max_tokens: 3, messages: [{ role: 'user', content: 'x' }] } });
+    for await (const _event of readSse(response.body!));
+    const event = await lastCostEvent();
+    expect(event).toMatchObject({ outcome: 'cut', usageEstimated: true, tokensOut: 3 });
+    // The worst case reserved: every prompt byte a token plus 8 per message and 8 more, and max_tokens of output.
+    expect(event.costMicroUsd).toBeLessThanOrEqual(micro([[1 + 8 + 8, 150_000], [3, 600_000]]));
+  });
+
+});
+
+describe('a guard that fails', () => {
+  it('ends a stream with an error event instead of leaving the client hanging, and never keeps budget reserved', async () => {
+    const flaky = definePlugin({
+      name: 'flaky-guard',
+      version: '0.1.0',
+      apiVersion: '^1',
+      optionsSchema: z.object({}),
+      setup(ctx) {
+        ctx.register.guard({
+          id: 'flaky',
+          post: () => Promise.reject(new Error('the flaky guard broke')),
+          stream: () => ({
+            push: () => {
+              throw new Error('the flaky guard broke');
+            },
+            end: () => ({ text: '' }),
+            verdict: () => ({ action: 'allow', risk: 0, reasons: [] }),
+          }),
+        });
+      },
+    });
+    const budgets = [{ name: 'cap', scope: 'global', period: 'daily', limitUsd: '10' }];
+    const local = await startTestServer(gatewayConfig(openaiUpstream.url, anthropicUpstream.url, { budgets }), { builtins: [embeddedStoresPlugin, flaky] });
+    try {
+      const response = await local.call('/v1/chat/completions', { method: 'POST', signal: AbortSignal.timeout(5000), json: { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] } });
+      expect(response.status).toBe(200);
+      const data: string[] = [];
+      for await (const event of readSse(response.body!)) data.push(event.data);
+      expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { type: 'api_error', code: 'MP_ERR_INTERNAL' } });
+      const whole = await local.call('/v1/chat/completions', { method: 'POST', json: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] } });
+      expect(whole.status).toBe(500);
+      expect(((await whole.json()) as { error: { type: string } }).error.type).toBe('api_error');
+      // Both calls reached the vendor: they are billed, and nothing stays held.
+      const status = (await (await local.call('/api/v1/budgets')).json()) as { budgets: Array<{ budget: string; spent_usd: string; reserved_usd: string }> };
+      expect(status.budgets).toEqual([expect.objectContaining({ budget: 'cap', reserved_usd: '0.000000' })]);
+      expect(Number(status.budgets[0]!.spent_usd)).toBeGreaterThan(0);
+    } finally {
+      await local.close();
+    }
+  });
 });
 
 describe('key budgets', () => {

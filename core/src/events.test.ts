@@ -22,4 +22,15 @@ describe('EventBus.since', () => {
     expect(bus.since(1).map((e) => e.type)).toEqual(['b']);
     bus.close();
   });
+
+  it('takes any Last-Event-ID a client sends: negative, fractional, too large', () => {
+    const bus = new EventBus({ logger: { warn: () => {}, error: () => {} } });
+    bus.emit('a', 1);
+    bus.emit('b', 2);
+    expect(bus.since(-5).map((e) => e.id)).toEqual([1, 2]);
+    expect(bus.since(0.5).map((e) => e.id)).toEqual([1, 2]);
+    expect(bus.since(1.5).map((e) => e.id)).toEqual([2]);
+    expect(bus.since(1e20)).toEqual([]);
+    bus.close();
+  });
 });

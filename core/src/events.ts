@@ -57,10 +57,11 @@ export class EventBus {
     return event;
   }
 
-  /** Events after `afterId` still in memory, oldest first. */
+  /** Events after `afterId` still in memory, oldest first. Any number is an answer: `Last-Event-ID` comes from the client. */
   since(afterId: number, types?: readonly string[]): ServerEvent[] {
     const events: ServerEvent[] = [];
-    for (let id = Math.max(afterId + 1, this.#nextId - KEEP); id < this.#nextId; id++) {
+    // Ids are whole and start at 1: a negative or fractional id must not index the ring outside what it holds.
+    for (let id = Math.max(Math.floor(afterId) + 1, this.#nextId - KEEP, 1); id < this.#nextId; id++) {
       const event = this.#recent[id % KEEP]!;
       if (eventMatches(types, event.type)) events.push(event);
     }

@@ -388,8 +388,15 @@ export class Gateway {
       }
       attempt.deadline.release();
       attempt.firstToken = performance.now();
-      const guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
-      await this.#auditGuards(call, candidate.model, guarded.decisions);
+      let guarded;
+      try {
+        guarded = await this.#guards.post(result.text, { model: candidate.model, principal: call.principal.id });
+        await this.#auditGuards(call, candidate.model, guarded.decisions);
+      } catch (error) {
+        // The vendor answered (and bills it) even though we cannot: the cost replaces the reservation, which would stay held.
+        this.#settle(attempt, 'failed', result.usage, false);
+        throw error;
+      }
       const cost = this.#settle(attempt, guarded.blocked ? 'blocked' : 'completed', result.usage, false);
       this.#stats.succeeded(candidate.model, attempt.firstToken - attempt.started, result.usage.outputTokens, 0);
       this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
@@ -437,8 +444,9 @@ export class Gateway {
     const filter = this.#guards.stream({ model: candidate.model, principal: call.principal.id });
     let pieces = 0;
     let received = '';
-    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece.
-    const surelyUsed = (): TokenUsage => ({ inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.max(pieces, Math.ceil(received.length / 4)) });
+    // Without the vendor's figures (a cut stream), bill what surely happened: the whole prompt and a token per piece,
+    // never more output than was asked for (and reserved): the vendor stops at max_tokens, long words or not.
+    const surelyUsed = (): TokenUsage => ({ inputTokens: worstCaseInputTokens(plan.messages), outputTokens: Math.min(plan.maxTokens, Math.max(pieces, Math.ceil(received.length / 4))) });
     let end: Extract<ChatStreamEvent, { type: 'end' }> | undefined;
     let failure: Error | undefined;
     let next = first;

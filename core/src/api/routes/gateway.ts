@@ -37,10 +37,16 @@ function textOf(body: ChatBodyValue): ChatMessage[] {
   for (const field of ['tools', 'functions', 'tool_choice']) {
     if ((body as Record<string, unknown>)[field] !== undefined) throw new Errors.BadRequest(`body.${field}: tool calling is not supported by the gateway yet`);
   }
+  // Ignoring it would answer prose to a client that asked for JSON.
+  const format = (body as { response_format?: { type?: unknown } | null }).response_format;
+  if (format !== undefined && format !== null && format.type !== 'text') {
+    throw new Errors.BadRequest(`body.response_format: only { "type": "text" } is supported by the gateway yet, got ${JSON.stringify(format.type ?? format)}`);
+  }
   return body.messages.map((m, i) => {
     if (m.content === null || typeof m.content === 'string') return { role: m.role, content: m.content ?? '', ...(m.name ? { name: m.name } : {}) };
     const parts = m.content.map((part, j) => {
-      if (part.type !== 'text' || part.text === undefined) throw new Errors.BadRequest(`body.messages[${i}].content[${j}]: only text parts are supported, got "${part.type}"`);
+      if (part.type !== 'text') throw new Errors.BadRequest(`body.messages[${i}].content[${j}]: only text parts are supported, got "${part.type}"`);
+      if (part.text === undefined) throw new Errors.BadRequest(`body.messages[${i}].content[${j}].text: a text part needs its text`);
       return part.text;
     });
     return { role: m.role, content: parts.join(''), ...(m.name ? { name: m.name } : {}) };
@@ -217,7 +223,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         schema: {
           tags,
           summary: 'Cost events, newest first',
-          querystring: z.object({ hours: z.coerce.number().positive().default(24), principal: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+          querystring: z.object({ hours: z.coerce.number().positive().max(24 * 366).default(24), principal: z.string().optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
         },
       },
       async (request) => {
@@ -248,14 +254,25 @@ async function streamAnswer(reply: FastifyReply, open: Awaited<ReturnType<Gatewa
   const base = { id: `chatcmpl-${open.eventId}`, object: 'chat.completion.chunk', created: options.created, model: open.candidate.model };
   const send = (payload: unknown) => raw.write(`data: ${JSON.stringify(payload)}\n\n`);
   send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }] });
-  let result = await open.events.next();
-  while (!result.done) {
-    if (raw.destroyed) {
-      await open.events.return(undefined as never);
-      return;
-    }
-    send({ ...base, choices: [{ index: 0, delta: { content: result.value.text }, finish_reason: null, logprobs: null }] });
+  let result: Awaited<ReturnType<typeof open.events.next>>;
+  try {
     result = await open.events.next();
+    while (!result.done) {
+      if (raw.destroyed) {
+        await open.events.return(undefined as never);
+        return;
+      }
+      send({ ...base, choices: [{ index: 0, delta: { content: result.value.text }, finish_reason: null, logprobs: null }] });
+      result = await open.events.next();
+    }
+  } catch (error) {
+    // Our own failure (a guard, the audit log) after the response began: the headers are gone, so it ends like a cut
+    // stream, with an explicit error event; left alone the response would never end.
+    reply.request.log.error({ err: error }, 'a stream failed after it began');
+    const described = describeError(error);
+    send({ error: { message: described.message, type: 'api_error', param: null, code: described.code } });
+    raw.end();
+    return;
   }
   const outcome = result.value;
   if (outcome.kind === 'failed') {
