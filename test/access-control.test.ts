@@ -113,6 +113,25 @@ describe('route × role matrix', () => {
     expect(failures).toEqual([]);
   });
 
+  it('applies a key\'s model patterns to models named in the body, not only in the path', async () => {
+    // The served name is allowed (other-*), the registry model behind it is not.
+    const load = await server.call('/v2/repository/models/other-alias/load', {
+      method: 'POST',
+      key: keys.otherModel!,
+      json: { parameters: { reference: 'ids-demo@1.0.0' } },
+    });
+    expect(load.status).toBe(403);
+    expect(((await load.json()) as { error: string }).error).toContain('may not access model "ids-demo"');
+    const deployment = await server.call('/api/v1/deployments', {
+      method: 'POST',
+      key: keys.otherModel!,
+      json: { name: 'other-deployment', model: 'ids-demo', traffic: [{ version: '1.0.0', weight: 100 }] },
+    });
+    expect(deployment.status).toBe(403);
+    expect(((await deployment.json()) as { error: { message: string } }).error.message).toContain('may not access model "ids-demo"');
+    expect((await server.call('/api/v1/deployments/other-deployment')).status).toBe(404);
+  });
+
   it('refuses to start with a route that declares no scope', async () => {
     await expect(
       startTestServer({}, {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { assertModelAllowed } from '../access-control.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
 
@@ -48,7 +49,12 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     app.post(
       '/api/v1/deployments',
       { config: { scope: 'deploy' }, schema: { tags, summary: 'Create a deployment: load and warm up its versions, then serve them under its name', body: DeploymentSpecSchema } },
-      async (request, reply) => reply.code(201).send(await deployments.create(request.body, actor(request))),
+      async (request, reply) => {
+        // No path parameter names the model here: the key's model patterns apply to the name served and the model behind it.
+        assertModelAllowed(request.principal, request.body.name);
+        assertModelAllowed(request.principal, request.body.model);
+        return reply.code(201).send(await deployments.create(request.body, actor(request)));
+      },
     );
 
     app.get('/api/v1/deployments/:name', { config: read, schema: { tags, summary: 'A deployment: spec, traffic, rollout, per-version stats, shadow report', params: NameParams } }, async (request) =>

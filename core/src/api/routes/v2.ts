@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { assertModelAllowed } from '../access-control.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
 import type { DeploymentManager } from '../../serving/deployments/manager.ts';
@@ -227,6 +228,8 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
       },
       async (request) => {
         const parameters = request.body?.parameters ?? {};
+        // The path names the served model; a reference may name another one, which the key must also be allowed.
+        if (parameters.reference !== undefined) assertModelAllowed(request.principal, parameters.reference);
         await models.load(parameters.reference ?? request.params.model, {
           name: request.params.model,
           ...(parameters.runtime ? { runtime: parameters.runtime } : {}),
