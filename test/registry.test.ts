@@ -226,6 +226,20 @@ describe('bad input gets a precise 4xx', () => {
     expect(error.message).toContain(message);
   });
 
+  it.each([
+    ['/api/v1/models', 'W10'], // base64url of []: SQLite cannot bind it
+    ['/api/v1/models', 'eyJhIjoxfQ'], // {"a":1}
+    ['/api/v1/models', 'MjA'], // 20: an audit cursor
+    ['/api/v1/models', 'not-a-cursor!'],
+    ['/api/v1/audit', 'InBnLTIi'], // "pg-2": a model cursor
+  ])('a cursor the list did not hand out (%s, %s)', async (path, cursor) => {
+    const response = await server.call(`${path}?limit=2&cursor=${encodeURIComponent(cursor)}`);
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe('MP_ERR_INVALID_CURSOR');
+    expect(error.message).toContain(`cursor "${cursor}"`);
+  });
+
   it('a manifest naming a blob that was never uploaded', async () => {
     const response = await server.call('/api/v1/models/paths/versions', {
       method: 'POST',
