@@ -166,6 +166,27 @@ describe('modelplane keys (against a running server)', () => {
     }
   });
 
+  it('lists an expired key as expired, and refuses to create one that has already expired', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer();
+    try {
+      const past = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'stale', scopes: ['read'], expiresAt: '2020-01-01T00:00:00Z' } });
+      expect(past.status).toBe(400);
+      expect(((await past.json()) as { error: { message: string } }).error.message).toContain('body.expiresAt: is in the past');
+      const soon = new Date(Date.now() + 1000).toISOString();
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      for (const [name, expiresAt] of [['brief', soon], ['hourly', later]]) {
+        expect((await server.call('/api/v1/keys', { method: 'POST', json: { name, scopes: ['read'], expiresAt } })).status).toBe(201);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const listed = await modelplane('keys', 'list', '--url', server.url, '--key', server.adminKey);
+      expect(listed.stdout).toContain(`brief  [read]  models=*  expired ${soon}`);
+      expect(listed.stdout).toContain(`hourly  [read]  models=*  active until ${later}`);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('says when the server cannot be reached', async () => {
     const { code, stderr } = await modelplane('keys', 'list', '--url', 'http://127.0.0.1:9', '--key', 'x');
     expect(code).toBe(1);
