@@ -263,6 +263,22 @@ describe('bad input gets a precise 4xx', () => {
     expect(error.message).toContain(`cursor "${cursor}"`);
   });
 
+  it('a manifest path that is both a file and a folder', async () => {
+    const blob = await uploadBlob(server, 'payload');
+    const file = (path: string) => ({ path, digest: blob.body.digest, size: blob.body.size });
+    const response = await server.call('/api/v1/models/paths/versions', {
+      method: 'POST',
+      json: { version: '1.0.0', files: [file('weights'), file('weights/shard-1.bin'), file('x/y'), file('x/y/z/w')], metadata: validMetadata() },
+    });
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe('MP_ERR_INVALID_MANIFEST');
+    expect(error.details).toEqual([
+      'files[1].path: "weights/shard-1.bin" is inside "weights", which is listed as a file',
+      'files[3].path: "x/y/z/w" is inside "x/y", which is listed as a file',
+    ]);
+  });
+
   it('a manifest naming a blob that was never uploaded', async () => {
     const response = await server.call('/api/v1/models/paths/versions', {
       method: 'POST',
