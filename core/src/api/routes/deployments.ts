@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { modelAllowed } from '../../auth/scopes.ts';
 import { assertModelAllowed } from '../access-control.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
@@ -42,8 +43,9 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     const deploy = { scope: 'deploy' as const, modelParam: 'name' };
     const actor = (request: { principal: { id: string } }) => request.principal.id;
 
-    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async () => ({
-      deployments: deployments.list(),
+    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async (request) => ({
+      // A key limited to some models sees only the deployments it could open one by one.
+      deployments: deployments.list().filter((d) => modelAllowed(request.principal.models, d.spec.name)),
     }));
 
     app.post(

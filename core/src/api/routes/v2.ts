@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { modelAllowed } from '../../auth/scopes.ts';
 import { assertModelAllowed } from '../access-control.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
@@ -201,7 +202,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     app.post(
       '/v2/repository/index',
       { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state' } },
-      async () => models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+      async (request) => models.states().filter((s) => modelAllowed(request.principal.models, s.name)).map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
     );
     app.post(
       '/v2/repository/models/:model/load',
