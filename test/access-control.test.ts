@@ -77,6 +77,23 @@ async function statusFor(route: DeclaredRoute, key: string | null): Promise<numb
   return response.status;
 }
 
+// Before the matrix below, which retires and unloads what it touches.
+describe('lists and model patterns', () => {
+  it('lists only the deployments and served models a key limited to some models may open', async () => {
+    const names = async (path: string, method: string, key?: string) => {
+      const body = (await (await server.call(path, { method, ...(key ? { key } : {}) })).json()) as unknown;
+      const list = Array.isArray(body) ? (body as Array<{ name: string }>) : (body as { deployments: Array<{ spec: { name: string } }> }).deployments.map((d) => d.spec);
+      return list.map((entry) => entry.name);
+    };
+    const load = await server.call('/v2/repository/models/ids-listed/load', { method: 'POST', json: { parameters: { reference: 'ids-demo@1.0.0' } } });
+    expect(load.status).toBe(200);
+    expect(await names('/api/v1/deployments', 'GET')).toContain('ids-demo');
+    expect(await names('/v2/repository/index', 'POST')).toContain('ids-listed');
+    expect(await names('/api/v1/deployments', 'GET', keys.otherModel)).not.toContain('ids-demo');
+    expect(await names('/v2/repository/index', 'POST', keys.otherModel)).not.toContain('ids-listed');
+  });
+});
+
 describe('route × role matrix', () => {
   it('covers every registered route, each with a declared scope', () => {
     const routes = server.running.routes;
@@ -111,6 +128,25 @@ describe('route × role matrix', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('applies a key\'s model patterns to models named in the body, not only in the path', async () => {
+    // The served name is allowed (other-*), the registry model behind it is not.
+    const load = await server.call('/v2/repository/models/other-alias/load', {
+      method: 'POST',
+      key: keys.otherModel!,
+      json: { parameters: { reference: 'ids-demo@1.0.0' } },
+    });
+    expect(load.status).toBe(403);
+    expect(((await load.json()) as { error: string }).error).toContain('may not access model "ids-demo"');
+    const deployment = await server.call('/api/v1/deployments', {
+      method: 'POST',
+      key: keys.otherModel!,
+      json: { name: 'other-deployment', model: 'ids-demo', traffic: [{ version: '1.0.0', weight: 100 }] },
+    });
+    expect(deployment.status).toBe(403);
+    expect(((await deployment.json()) as { error: { message: string } }).error.message).toContain('may not access model "ids-demo"');
+    expect((await server.call('/api/v1/deployments/other-deployment')).status).toBe(404);
   });
 
   it('refuses to start with a route that declares no scope', async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -166,6 +166,27 @@ describe('modelplane keys (against a running server)', () => {
     }
   });
 
+  it('lists an expired key as expired, and refuses to create one that has already expired', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer();
+    try {
+      const past = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'stale', scopes: ['read'], expiresAt: '2020-01-01T00:00:00Z' } });
+      expect(past.status).toBe(400);
+      expect(((await past.json()) as { error: { message: string } }).error.message).toContain('body.expiresAt: is in the past');
+      const soon = new Date(Date.now() + 1000).toISOString();
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      for (const [name, expiresAt] of [['brief', soon], ['hourly', later]]) {
+        expect((await server.call('/api/v1/keys', { method: 'POST', json: { name, scopes: ['read'], expiresAt } })).status).toBe(201);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const listed = await modelplane('keys', 'list', '--url', server.url, '--key', server.adminKey);
+      expect(listed.stdout).toContain(`brief  [read]  models=*  expired ${soon}`);
+      expect(listed.stdout).toContain(`hourly  [read]  models=*  active until ${later}`);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('says when the server cannot be reached', async () => {
     const { code, stderr } = await modelplane('keys', 'list', '--url', 'http://127.0.0.1:9', '--key', 'x');
     expect(code).toBe(1);
@@ -218,6 +239,20 @@ describe('modelplane push and registry commands', () => {
     }
   });
 
+  it('models list shows every model, not only the first page of 500', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const server = await startTestServer({ auth: { rateLimit: { perSecond: 10_000, burst: 10_000 } } });
+    try {
+      const names = Array.from({ length: 505 }, (_, i) => `many-${String(i).padStart(3, '0')}`);
+      for (const name of names) expect((await server.call('/api/v1/models', { method: 'POST', json: { name } })).status).toBe(201);
+      const listed = await modelplane('models', 'list', '--url', server.url, '--key', server.adminKey);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout.trim().split('\n').filter((line) => line.startsWith('many-'))).toEqual(names);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reports an early refusal and an unreachable server instead of a broken pipe', async () => {
     const { startTestServer } = await import('./support/server.ts');
     const server = await startTestServer();
@@ -237,6 +272,37 @@ describe('modelplane push and registry commands', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('modelplane CLI on bad local input and closed pipes', () => {
+  it('names a missing path, a missing --meta file and a --meta file that does not parse, without a stack trace', async () => {
+    const dir = join(tmp.dir, 'push-errors');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'w.bin'), 'w');
+    const broken = join(tmp.dir, 'broken-meta.yaml');
+    writeFileSync(broken, 'framework: [onnx\n');
+    const remote = ['--name', 'm', '--version', '1.0.0', '--url', 'http://127.0.0.1:9', '--key', 'k'];
+    const missingPath = await modelplane('push', join(tmp.dir, 'no-such-dir'), ...remote);
+    const missingMeta = await modelplane('push', dir, '--meta', join(tmp.dir, 'no-such-meta.yaml'), ...remote);
+    const badMeta = await modelplane('push', dir, '--meta', broken, ...remote);
+    for (const result of [missingPath, missingMeta, badMeta]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(missingPath.stderr).toContain(`ENOENT: no such file or directory, stat '${join(tmp.dir, 'no-such-dir')}'`);
+    expect(missingMeta.stderr).toContain('no-such-meta.yaml');
+    expect(badMeta.stderr).toContain(`error MP_ERR_INVALID_METADATA: ${broken} is not valid YAML`);
+  });
+
+  it('stops quietly when the reader of its output has gone (| head)', async () => {
+    const child = spawn(node, [bin, '--help'], { cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the CLI writes anything
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });
 

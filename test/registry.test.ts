@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushVersion, sha256, uploadBlob, validMetadata } from './support/registry-client.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -43,6 +44,28 @@ describe('registry round trip', () => {
     expect(wrong.status).toBe(400);
     expect((await errorOf(wrong)).code).toBe('MP_ERR_DIGEST_MISMATCH');
     expect((await server.call(`/api/v1/blobs/${sha256('not other')}`)).status).toBe(404);
+  });
+});
+
+describe('digest headers', () => {
+  it('accepts RFC 9530 Content-Digest and the older Digest header', async () => {
+    const b64 = (text: string) => createHash('sha256').update(text).digest('base64');
+    const content = await server.call('/api/v1/blobs', { method: 'POST', body: 'cd bytes', headers: { 'content-digest': `sha-256=:${b64('cd bytes')}:` } });
+    expect(content.status).toBe(201);
+    const legacy = await server.call('/api/v1/blobs', { method: 'POST', body: 'digest bytes', headers: { digest: `SHA-256=${b64('other')}` } });
+    expect((await errorOf(legacy)).code).toBe('MP_ERR_DIGEST_MISMATCH');
+  });
+
+  it.each([
+    ['sha-256=AAAA', 'decodes to 3 bytes, not 32'],
+    // The hex digest where base64 belongs, a common slip.
+    [`sha-256=${sha256('x').slice(7)}`, 'decodes to 48 bytes, not 32'],
+  ])('names a sha-256 value that is not a digest: %s', async (header, message) => {
+    const response = await server.call('/api/v1/blobs', { method: 'POST', body: 'x', headers: { digest: header } });
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.message).toContain(`digest header "${header}"`);
+    expect(error.message).toContain(message);
   });
 });
 
@@ -224,6 +247,36 @@ describe('bad input gets a precise 4xx', () => {
     expect(error.code).toBe('MP_ERR_INVALID_MANIFEST');
     expect(error.message).toContain('files[0].path');
     expect(error.message).toContain(message);
+  });
+
+  it.each([
+    ['/api/v1/models', 'W10'], // base64url of []: SQLite cannot bind it
+    ['/api/v1/models', 'eyJhIjoxfQ'], // {"a":1}
+    ['/api/v1/models', 'MjA'], // 20: an audit cursor
+    ['/api/v1/models', 'not-a-cursor!'],
+    ['/api/v1/audit', 'InBnLTIi'], // "pg-2": a model cursor
+  ])('a cursor the list did not hand out (%s, %s)', async (path, cursor) => {
+    const response = await server.call(`${path}?limit=2&cursor=${encodeURIComponent(cursor)}`);
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe('MP_ERR_INVALID_CURSOR');
+    expect(error.message).toContain(`cursor "${cursor}"`);
+  });
+
+  it('a manifest path that is both a file and a folder', async () => {
+    const blob = await uploadBlob(server, 'payload');
+    const file = (path: string) => ({ path, digest: blob.body.digest, size: blob.body.size });
+    const response = await server.call('/api/v1/models/paths/versions', {
+      method: 'POST',
+      json: { version: '1.0.0', files: [file('weights'), file('weights/shard-1.bin'), file('x/y'), file('x/y/z/w')], metadata: validMetadata() },
+    });
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe('MP_ERR_INVALID_MANIFEST');
+    expect(error.details).toEqual([
+      'files[1].path: "weights/shard-1.bin" is inside "weights", which is listed as a file',
+      'files[3].path: "x/y/z/w" is inside "x/y", which is listed as a file',
+    ]);
   });
 
   it('a manifest naming a blob that was never uploaded', async () => {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyStore } from '../auth/key-store.ts';
 import { parseToken, redactToken, secretMatches } from '../auth/api-keys.ts';
 import { type RateLimit, TokenBuckets } from '../auth/rate-limit.ts';
-import { grants, modelAllowed, type RouteScope } from '../auth/scopes.ts';
+import { grants, modelAllowed, referencedModel, type RouteScope } from '../auth/scopes.ts';
 import type { VerifiedKeys } from '../auth/verified-keys.ts';
 import { Errors } from '../errors.ts';
 import type { Principal } from '../kernel/container.ts';
@@ -96,8 +96,8 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       );
     }
     const model = config.modelParam ? (request.params as Record<string, string | undefined>)[config.modelParam] : undefined;
-    if (model !== undefined && !modelAllowed(principal.models, stripReference(model))) {
-      await deny(new Errors.Forbidden(`API key ${principal.id} may not access model "${stripReference(model)}"`));
+    if (model !== undefined && !modelAllowed(principal.models, referencedModel(model))) {
+      await deny(new Errors.Forbidden(`API key ${principal.id} may not access model "${referencedModel(model)}"`));
     }
     const keyLimit = principal.rateLimit ?? options.defaultRateLimit;
     applyLimit(reply, buckets.take(`key:${principal.id}`, keyLimit));
@@ -142,10 +142,10 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
   }
 }
 
-/** `ids@production` and `ids@1.2.0` are checked as `ids`. */
-function stripReference(model: string): string {
-  const at = model.indexOf('@');
-  return at > 0 ? model.slice(0, at) : model;
+/** For a model named in a request body (a registry reference, a deployment's model): 403 unless the key may access it. */
+export function assertModelAllowed(principal: Principal, reference: string): void {
+  const model = referencedModel(reference);
+  if (!modelAllowed(principal.models, model)) throw new Errors.Forbidden(`API key ${principal.id} may not access model "${model}"`);
 }
 
 function applyLimit(reply: FastifyReply, decision: ReturnType<TokenBuckets['take']>): void {

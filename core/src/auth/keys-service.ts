@@ -15,7 +15,11 @@ export const CreateKeyBody = z
       .describe('Model name patterns the key is limited to, e.g. ["ids-*"]; omitted: every model'),
     rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.int().positive() }).optional(),
     budget: z.strictObject({ usd: z.number().nonnegative(), period: z.enum(['daily', 'monthly']) }).optional(),
-    expiresAt: z.iso.datetime().optional(),
+    expiresAt: z.iso
+      .datetime()
+      .refine((at) => Date.parse(at) > Date.now(), 'is in the past; a key that has already expired could never be used')
+      .optional()
+      .describe('When the key stops working, e.g. 2030-01-31T00:00:00Z; omitted: never'),
   })
   .meta({ id: 'CreateKey' });
 

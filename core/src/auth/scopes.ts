@@ -19,6 +19,12 @@ export function grants(held: readonly KeyScope[], required: RouteScope): boolean
   return held.some((scope) => IMPLIED[scope].includes(required));
 }
 
+/** `ids@production` and `ids@1.2.0` are checked as `ids`. */
+export function referencedModel(reference: string): string {
+  const at = reference.indexOf('@');
+  return at > 0 ? reference.slice(0, at) : reference;
+}
+
 /** `ids-*` → matches `ids-mlp`, `ids-snn`; `*` alone matches every model; no other wildcard syntax. */
 export function modelAllowed(patterns: readonly string[] | null, model: string): boolean {
   if (patterns === null) return true;

@@ -12,6 +12,7 @@ interface KeyView {
   scopes: string[];
   models: string[] | null;
   createdAt: string;
+  expiresAt: string | null;
   revokedAt: string | null;
   token?: string;
 }
@@ -70,7 +71,8 @@ export function addKeyCommands(program: Command): void {
     .action(async (opts: { url?: string; key?: string }) => {
       const { keys: list } = await new ApiClient(opts).request<{ keys: KeyView[] }>('GET', '/api/v1/keys');
       for (const k of list) {
-        const state = k.revokedAt ? `revoked ${k.revokedAt}` : 'active';
+        const expired = k.expiresAt !== null && Date.parse(k.expiresAt) <= Date.now();
+        const state = k.revokedAt ? `revoked ${k.revokedAt}` : expired ? `expired ${k.expiresAt}` : `active${k.expiresAt ? ` until ${k.expiresAt}` : ''}`;
         process.stdout.write(`${k.id}  ${k.name}  [${k.scopes.join(',')}]  models=${k.models?.join(',') ?? '*'}  ${state}\n`);
       }
     });

@@ -137,6 +137,11 @@ export function report(error: unknown): number {
     }
     return 1;
   }
+  // A file or folder that is missing or unreadable (push <path>, --meta): the message names it; a stack adds nothing.
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string') {
+    process.stderr.write(`error: ${error.message}\n`);
+    return 1;
+  }
   process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
   return 1;
 }

@@ -11,7 +11,12 @@ import { collectFiles, type LocalFile } from '../registry/local-files.ts';
 
 export async function readMetadataFile(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8');
-  return extname(file) === '.json' ? JSON.parse(text) : YAML.parse(text);
+  const json = extname(file) === '.json';
+  try {
+    return json ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new MpError('MP_ERR_INVALID_METADATA', 400, `${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+  }
 }
 
 /** Streams one file to POST /api/v1/blobs, hashing it on the way so the server's digest is checked, not trusted. */

@@ -48,10 +48,18 @@ export function addRegistryCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: Remote & { task?: string; framework?: string; tag?: string; json?: boolean }) => {
       const query = new URLSearchParams(Object.entries({ task: opts.task, framework: opts.framework, tag: opts.tag }).filter((e): e is [string, string] => !!e[1]));
-      const { models: list } = await new ApiClient(opts).request<{ models: Array<{ name: string; description: string; tags: string[] }> }>(
-        'GET',
-        `/api/v1/models?limit=500&${query}`,
-      );
+      const client = new ApiClient(opts);
+      // Every page, not only the first 500 models.
+      const list: Array<{ name: string; description: string; tags: string[] }> = [];
+      let cursor: string | null = null;
+      do {
+        const page: { models: typeof list; nextCursor: string | null } = await client.request(
+          'GET',
+          `/api/v1/models?limit=500&${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        list.push(...page.models);
+        cursor = page.nextCursor;
+      } while (cursor);
       if (opts.json) return out(JSON.stringify(list, null, 2));
       if (list.length === 0) return out('no models');
       for (const m of list) out(`${m.name}${m.tags.length ? `  [${m.tags.join(', ')}]` : ''}${m.description ? `  ${m.description}` : ''}`);

@@ -52,6 +52,12 @@ export function checkManifestFiles(files: readonly ManifestFile[], options: { al
     if (seen.has(path)) problems.push(`${where}: "${path}" is listed twice`);
     seen.add(path);
   });
+  // "a" and "a/b" cannot both be files: no runtime could lay the version out on disk.
+  files.forEach((file, i) => {
+    const segments = file.path.split('/');
+    const folder = segments.slice(0, -1).map((_, n) => segments.slice(0, n + 1).join('/')).find((prefix) => seen.has(prefix));
+    if (folder !== undefined) problems.push(`files[${i}].path: "${file.path}" is inside "${folder}", which is listed as a file`);
+  });
   if (problems.length > 0) {
     throw new Errors.InvalidManifest(`invalid manifest: ${problems.join('; ')}`, { details: problems });
   }

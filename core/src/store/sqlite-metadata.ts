@@ -1,16 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type {
-  ApiKeyRecord,
-  AuditRecord,
-  MetadataStore,
-  ModelQuery,
-  ModelRecord,
-  Page,
-  StoredFinding,
-  VersionRecord,
+import {
+  type ApiKeyRecord,
+  type AuditRecord,
+  defineError,
+  type MetadataStore,
+  type ModelQuery,
+  type ModelRecord,
+  type Page,
+  type StoredFinding,
+  type VersionRecord,
 } from '@modelplane/plugin-sdk';
 import { MIGRATIONS } from './sqlite-migrations.ts';
+
+export const InvalidCursor = defineError('MP_ERR_INVALID_CURSOR', 400);
 
 type Row = Record<string, SQLInputValue>;
 
@@ -62,13 +65,17 @@ function toKey(row: Row): ApiKeyRecord {
 }
 
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-function decodeCursor<T>(cursor: string | undefined): T | undefined {
+/** A cursor this store did not hand out is a 400, never a silent restart from the first page (or a 500 from SQLite). */
+function decodeCursor<T extends string | number>(cursor: string | undefined, type: 'string' | 'number'): T | undefined {
   if (!cursor) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as T;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return undefined;
+    value = undefined;
   }
+  if (typeof value !== type) throw new InvalidCursor(`cursor "${cursor}" is not one this list returned; pass back its nextCursor unchanged, or omit cursor for the first page`);
+  return value as T;
 }
 
 /**
@@ -153,7 +160,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async listModels(query: ModelQuery): Promise<Page<ModelRecord>> {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
-    const after = decodeCursor<string>(query.cursor);
+    const after = decodeCursor<string>(query.cursor, 'string');
     if (after !== undefined) {
       where.push('m.name > ?');
       params.push(after);
@@ -325,7 +332,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#flushAudit();
     const where: string[] = [];
     const params: SQLInputValue[] = [];
-    const before = decodeCursor<number>(query.cursor);
+    const before = decodeCursor<number>(query.cursor, 'number');
     if (before !== undefined) {
       where.push('id < ?');
       params.push(before);

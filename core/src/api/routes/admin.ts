@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { eventMatches } from '../../events.ts';
 import type { CoreServices } from '../../services.ts';
+import { ErrorEnvelope } from '../errors.ts';
 
 const AuditEntry = z
   .object({
@@ -36,7 +37,7 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
             cursor: z.string().optional(),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
           }),
-          response: { 200: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }) },
+          response: { 200: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }), 400: ErrorEnvelope },
         },
       },
       async (request) => {

@@ -17,7 +17,13 @@ function expectedDigest(request: FastifyRequest, queryDigest: string | undefined
     if (typeof value !== 'string') continue;
     const match = /sha-256=:?([A-Za-z0-9+/=]+):?/i.exec(value);
     if (!match) throw new Errors.BadRequest(`${header} header "${value}" has no sha-256 value`);
-    return `sha256:${Buffer.from(match[1]!, 'base64').toString('hex')}`;
+    const bytes = Buffer.from(match[1]!, 'base64');
+    if (bytes.length !== 32) {
+      throw new Errors.BadRequest(
+        `${header} header "${value}": the sha-256 value decodes to ${bytes.length} bytes, not 32; send the base64 of the raw digest (or ?digest=sha256:<hex>)`,
+      );
+    }
+    return `sha256:${bytes.toString('hex')}`;
   }
   return undefined;
 }

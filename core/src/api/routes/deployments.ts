@@ -3,6 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { modelAllowed } from '../../auth/scopes.ts';
+import { assertModelAllowed } from '../access-control.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
 
@@ -41,14 +43,20 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     const deploy = { scope: 'deploy' as const, modelParam: 'name' };
     const actor = (request: { principal: { id: string } }) => request.principal.id;
 
-    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async () => ({
-      deployments: deployments.list(),
+    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async (request) => ({
+      // A key limited to some models sees only the deployments it could open one by one.
+      deployments: deployments.list().filter((d) => modelAllowed(request.principal.models, d.spec.name)),
     }));
 
     app.post(
       '/api/v1/deployments',
       { config: { scope: 'deploy' }, schema: { tags, summary: 'Create a deployment: load and warm up its versions, then serve them under its name', body: DeploymentSpecSchema } },
-      async (request, reply) => reply.code(201).send(await deployments.create(request.body, actor(request))),
+      async (request, reply) => {
+        // No path parameter names the model here: the key's model patterns apply to the name served and the model behind it.
+        assertModelAllowed(request.principal, request.body.name);
+        assertModelAllowed(request.principal, request.body.model);
+        return reply.code(201).send(await deployments.create(request.body, actor(request)));
+      },
     );
 
     app.get('/api/v1/deployments/:name', { config: read, schema: { tags, summary: 'A deployment: spec, traffic, rollout, per-version stats, shadow report', params: NameParams } }, async (request) =>

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
+import { modelAllowed } from '../../auth/scopes.ts';
+import { assertModelAllowed } from '../access-control.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
 import type { DeploymentManager } from '../../serving/deployments/manager.ts';
@@ -200,7 +202,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     app.post(
       '/v2/repository/index',
       { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state' } },
-      async () => models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+      async (request) => models.states().filter((s) => modelAllowed(request.principal.models, s.name)).map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
     );
     app.post(
       '/v2/repository/models/:model/load',
@@ -227,6 +229,8 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
       },
       async (request) => {
         const parameters = request.body?.parameters ?? {};
+        // The path names the served model; a reference may name another one, which the key must also be allowed.
+        if (parameters.reference !== undefined) assertModelAllowed(request.principal, parameters.reference);
         await models.load(parameters.reference ?? request.params.model, {
           name: request.params.model,
           ...(parameters.runtime ? { runtime: parameters.runtime } : {}),
