@@ -115,6 +115,9 @@ describe('OpenAI-compatible API', () => {
     expect(ranking.excluded).toContainEqual(expect.objectContaining({ model: 'unpriced', code: 'no-price' }));
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['gpt-4o', 'claude-sonnet', 'auto', 'best', 'cheap']));
+    expect(await client.models.retrieve('claude-sonnet')).toMatchObject({ id: 'claude-sonnet', object: 'model', owned_by: 'anthropic' });
+    expect(await client.models.retrieve('best')).toMatchObject({ id: 'best', owned_by: 'modelplane-route' });
+    await expect(client.models.retrieve('nope')).rejects.toMatchObject({ status: 404, message: expect.stringContaining('no LLM model or route "nope"') });
   });
 
   it('refuses what it cannot do with OpenAI-shaped errors', async () => {

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Errors } from '../../errors.ts';
 import type { ChatCall, Gateway, Plan } from '../../gateway/gateway.ts';
+import type { Principal } from '../../kernel/container.ts';
 import type { Budgets } from '../../gateway/budgets.ts';
 import type { MeteringStore } from '../../gateway/metering.ts';
 import { describeError } from '../errors.ts';
@@ -134,16 +135,29 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
       return streamAnswer(reply, open, { created, includeUsage: body.stream_options?.include_usage === true });
     });
 
-    app.get('/v1/models', { config: { scope: 'infer' }, schema: { tags, summary: 'The LLM models and routes callable through the gateway (OpenAI format)' } }, async (request) => {
-      const models = await gateway.models(request.principal);
-      return {
-        object: 'list',
-        data: [
-          ...models.map((m) => ({ id: m.model, object: 'model', created: 0, owned_by: m.provider, modelplane: { version: m.version, provider_model: m.providerModel, context_length: m.contextLength, task_types: m.taskTypes } })),
-          ...gateway.routes().map((name) => ({ id: name, object: 'model', created: 0, owned_by: 'modelplane-route' })),
-        ],
-      };
-    });
+    const openAIModels = async (principal: Principal) => [
+      ...(await gateway.models(principal)).map((m) => ({
+        id: m.model,
+        object: 'model',
+        created: 0,
+        owned_by: m.provider,
+        modelplane: { version: m.version, provider_model: m.providerModel, context_length: m.contextLength, task_types: m.taskTypes },
+      })),
+      ...gateway.routes().map((name) => ({ id: name, object: 'model', created: 0, owned_by: 'modelplane-route' })),
+    ];
+    app.get('/v1/models', { config: { scope: 'infer' }, schema: { tags, summary: 'The LLM models and routes callable through the gateway (OpenAI format)' } }, async (request) => ({
+      object: 'list',
+      data: await openAIModels(request.principal),
+    }));
+    app.get(
+      '/v1/models/:model',
+      { config: { scope: 'infer' }, schema: { tags, summary: 'One LLM model or route (OpenAI format)', params: z.object({ model: z.string() }) } },
+      async (request) => {
+        const found = (await openAIModels(request.principal)).find((m) => m.id === request.params.model);
+        if (!found) throw new Errors.NotFound(`no LLM model or route "${request.params.model}" is callable with this key; GET /v1/models lists them`);
+        return found;
+      },
+    );
 
     app.post(
       '/api/v1/models/select',
