@@ -28,6 +28,9 @@ describe.runIf(python)('Python sidecar runtimes over V2', () => {
   const supervision = { python, pingIntervalMs: 200, pingTimeoutMs: 600 };
   beforeAll(async () => {
     server = await startTestServer({
+      // While a sidecar is down its 503s come back in a millisecond or two, and the request streams below retry at once;
+      // the default per-key limit would answer them 429 long before a restart.
+      auth: { rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } },
       plugins: [
         { package: '@modelplane/runtime-pennylane', options: supervision },
         { package: '@modelplane/runtime-snntorch', options: supervision },
@@ -64,14 +67,14 @@ describe.runIf(python)('Python sidecar runtimes over V2', () => {
 
   /** Requests in a loop from `clients` callers until stopped; records each status and how long it took. */
   function stream(model: string, ref: Reference, clients: number) {
-    const results: Array<{ status: number; ms: number }> = [];
+    const results: Array<{ status: number; ms: number; error?: string }> = [];
     let running = true;
     const loops = Array.from({ length: clients }, async () => {
       while (running) {
         const start = performance.now();
         const response = await infer(model, ref);
-        await response.arrayBuffer();
-        results.push({ status: response.status, ms: performance.now() - start });
+        const body = await response.text();
+        results.push({ status: response.status, ms: performance.now() - start, ...(response.ok ? {} : { error: body }) });
       }
     });
     return {
@@ -131,7 +134,7 @@ describe.runIf(python)('Python sidecar runtimes over V2', () => {
     expect(downAt!).toBeLessThan(3000);
     expect(backAt).toBeDefined();
     expect(results.some((r) => r.status === 503)).toBe(true);
-    expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    expect(results.filter((r) => r.status !== 200 && r.status !== 503)).toEqual([]);
     expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(4000);
     const after = await pid('snn');
     expect(after.pid).not.toBe(before.pid);
