@@ -178,10 +178,32 @@ describe('modelplane keys (against a running server)', () => {
       for (const [name, expiresAt] of [['brief', soon], ['hourly', later]]) {
         expect((await server.call('/api/v1/keys', { method: 'POST', json: { name, scopes: ['read'], expiresAt } })).status).toBe(201);
       }
+      // A time with an offset is accepted and kept in UTC.
+      const offset = await server.call('/api/v1/keys', { method: 'POST', json: { name: 'offset', scopes: ['read'], expiresAt: '2099-01-31T02:00:00+02:00' } });
+      expect(offset.status).toBe(201);
+      expect(((await offset.json()) as { expiresAt: string }).expiresAt).toBe('2099-01-31T00:00:00.000Z');
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const listed = await modelplane('keys', 'list', '--url', server.url, '--key', server.adminKey);
       expect(listed.stdout).toContain(`brief  [read]  models=*  expired ${soon}`);
       expect(listed.stdout).toContain(`hourly  [read]  models=*  active until ${later}`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('scan fails (exit 1) when the version fails its scan, so a CI step can gate on it', async () => {
+    const { startTestServer } = await import('./support/server.ts');
+    const { pushVersion } = await import('./support/registry-client.ts');
+    const server = await startTestServer({ plugins: ['@modelplane/scanner-formats'] });
+    try {
+      const pickle = readFileSync(join(repoRoot, 'plugins/scanner-formats/corpus/malicious/cloudpickle_function.pkl'));
+      expect((await pushVersion(server, 'tainted', '1.0.0', { 'model.pkl': pickle })).status).toBe(201);
+      expect((await pushVersion(server, 'clean', '1.0.0', { 'model.onnx': readFileSync(join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx')) })).status).toBe(201);
+      const failed = await modelplane('scan', 'tainted', '1.0.0', '--url', server.url, '--key', server.adminKey);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toContain('tainted@1.0.0: FAILED');
+      const passed = await modelplane('scan', 'clean', '1.0.0', '--url', server.url, '--key', server.adminKey);
+      expect(passed).toMatchObject({ code: 0, stdout: expect.stringContaining('clean@1.0.0: PASSED') });
     } finally {
       await server.close();
     }

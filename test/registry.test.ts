@@ -158,6 +158,10 @@ describe('aliases, status and licenses', () => {
     const research = (await (await server.call('/api/v1/models/research/license')).json()) as { decision: string; reasons: string[] };
     expect(research.decision).toBe('blocked');
     expect(research.reasons[0]).toContain('commercial use');
+    // SPDX ids are case-insensitive: "apache-2.0" is the catalogue's Apache-2.0, not an unknown license.
+    await pushVersion(server, 'lowercase-license', '1.0.0', { 'w.bin': 'a' }, validMetadata({ license: { id: 'apache-2.0' } }));
+    const apache = (await (await server.call('/api/v1/models/lowercase-license/license')).json()) as { decision: string; reasons: string[] };
+    expect(apache).toMatchObject({ decision: 'allowed', reasons: [] });
     const ack = await server.call('/api/v1/models/llama-ish/license/acknowledge', { method: 'POST', json: { reason: 'legal reviewed, ticket LEG-12' } });
     expect(ack.status).toBe(201);
     const audit = (await (await server.call('/api/v1/audit?action=license.acknowledge')).json()) as { entries: Array<{ target: string; details: { reason: string } }> };

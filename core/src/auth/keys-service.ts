@@ -16,10 +16,12 @@ export const CreateKeyBody = z
     rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.int().positive() }).optional(),
     budget: z.strictObject({ usd: z.number().nonnegative(), period: z.enum(['daily', 'monthly']) }).optional(),
     expiresAt: z.iso
-      .datetime()
+      .datetime({ offset: true })
       .refine((at) => Date.parse(at) > Date.now(), 'is in the past; a key that has already expired could never be used')
+      // Kept in UTC, as every other time the server stores.
+      .transform((at) => new Date(at).toISOString())
       .optional()
-      .describe('When the key stops working, e.g. 2030-01-31T00:00:00Z; omitted: never'),
+      .describe('When the key stops working, e.g. 2030-01-31T00:00:00Z or 2030-01-31T02:00:00+02:00; omitted: never'),
   })
   .meta({ id: 'CreateKey' });
 

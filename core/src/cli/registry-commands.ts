@@ -115,6 +115,8 @@ export function addRegistryCommands(program: Command): void {
         );
         out(`${model}@${report.version}: ${report.status}`);
         for (const f of report.findings) out(`  ${f.severity.padEnd(8)} ${f.rule}  ${f.file}`);
+        // A failed scan fails the command, so a CI step can gate on it.
+        if (report.status === 'FAILED') process.exitCode = 1;
         return;
       }
       const result = await client.request<{ scanner: string; scanned: Array<{ model: string; version: string; status: string }> }>('POST', '/api/v1/scans', { all: opts.all === true });

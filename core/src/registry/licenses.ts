@@ -57,7 +57,8 @@ export interface LicenseDecision {
 export function checkLicense(version: VersionRecord, policy: LicensePolicy): LicenseDecision {
   const declared = version.metadata.license as { id: string; restrictions?: Record<string, unknown> } | undefined;
   const id = declared?.id ?? 'unknown';
-  const known = LICENSES[id];
+  // SPDX license ids are case-insensitive: "mit" is MIT.
+  const known = LICENSES[id] ?? Object.entries(LICENSES).find(([catalogued]) => catalogued.toLowerCase() === id.toLowerCase())?.[1];
   const r = declared?.restrictions ?? {};
   const commercial = typeof r.commercial_use === 'boolean' ? r.commercial_use : known?.commercialUse;
   const derivatives = typeof r.derivatives === 'boolean' ? r.derivatives : known?.derivatives;
