@@ -226,17 +226,22 @@ export class ModelManager {
     this.#deps.metrics.forgetModel(loaded.name, loaded.version.version);
   }
 
-  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+  /** The model served as `name` (at `version`, when given); 503 with Retry-After while its first load runs, else 404. */
+  serving(name: string, version?: string): LoadedModel {
     const model = this.#models.get(name);
     if (!model) {
       const state = this.#states.get(name);
-      if (state?.state === 'LOADING') throw new Errors.ModelNotReady(`model "${name}" is still loading`);
+      if (state?.state === 'LOADING') throw new Errors.ModelNotReady(`model "${name}" is still loading`, { details: { retryAfterSeconds: 1 } });
       throw new Errors.ModelNotLoaded(`model "${name}" is not loaded${state?.reason ? ` (${state.reason})` : ''}`);
     }
     if (version !== undefined && version !== model.version.version) {
-      throw new Errors.ModelNotLoaded(`model "${name}" serves version ${model.version.version}, not ${version}`);
+      throw new Errors.ModelNotLoaded(`model "${name}" has no loaded version ${version} (serving ${model.version.version})`);
     }
-    return this.inferOn(model, request, signal);
+    return model;
+  }
+
+  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+    return this.inferOn(this.serving(name, version), request, signal);
   }
 
   /** Runs a request on one loaded model (a deployment picked it). Submitting is synchronous, so a swap that retires

@@ -2,7 +2,6 @@ import { BadTensor, type Datatype } from '@modelplane/plugin-sdk';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { Errors } from '../../errors.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
 import type { DeploymentManager } from '../../serving/deployments/manager.ts';
@@ -63,13 +62,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     /** For a deployment, the instance its split picks (or the named version); `header` makes A/B sticky. */
     const loaded = (name: string, version?: string, header: (h: string) => string | undefined = () => undefined): LoadedModel => {
       const picked = deployments.pick(name, version, header);
-      if (picked) return picked;
-      const model = models.get(name);
-      if (!model) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
-      if (version !== undefined && version !== model.version.version) {
-        throw new Errors.ModelNotLoaded(`model "${name}" has no loaded version ${version} (serving ${model.version.version})`);
-      }
-      return model;
+      return picked ?? models.serving(name, version);
     };
 
     const described = (name: string, version?: string) => (version === undefined ? (deployments.primary(name) ?? loaded(name)) : loaded(name, version));
