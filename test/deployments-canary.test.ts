@@ -151,3 +151,19 @@ it('delivers an alert webhook when the p99 latency stays above its threshold', a
   expect(alert!.data).toMatchObject({ deployment: 'slow', thresholdMs: 20 });
   expect(alert!.data.p99Ms).toBeGreaterThan(20);
 });
+
+it('a deployment is ready only when the instance of the version it serves says so', async () => {
+  await pushScripted(server, 'sick', '1.0.0', { healthy: false });
+  await pushScripted(server, 'sick', '1.1.0');
+  const created = await server.call('/api/v1/deployments', { method: 'POST', json: { name: 'sick', model: 'sick', traffic: [{ version: '1.0.0', weight: 100 }] } });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const ready = await server.call('/v2/models/sick/ready');
+  expect(ready.status).toBe(400);
+  expect(await ready.json()).toEqual({ error: 'model "sick" is not ready: scripted: unhealthy' });
+  expect((await server.call('/v2/models/sick/versions/1.0.0/ready')).status).toBe(400);
+  const swapped = await server.call('/api/v1/deployments/sick/rollout', { method: 'POST', json: { version: '1.1.0', strategy: 'swap' } });
+  expect(swapped.status, await swapped.clone().text()).toBe(200);
+  expect((await server.call('/v2/models/sick/ready')).status).toBe(200);
+  expect((await server.call('/v2/models/sick/versions/1.1.0/ready')).status).toBe(200);
+  expect((await server.call('/v2/models/sick/versions/1.0.0/ready')).status).toBe(400);
+});

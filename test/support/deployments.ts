@@ -9,6 +9,7 @@ export interface Script {
   errorRate?: number;
   delayMs?: number;
   loadDelayMs?: number;
+  healthy?: boolean;
   /** 0: always right on `labelledDataset`; anything else: always wrong. */
   shift?: number;
 }

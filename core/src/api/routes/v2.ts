@@ -87,11 +87,15 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     // is down or being restarted), so readiness never reports a dead backend as ready. A deployment is ready when the
     // version it serves is.
     const ready = async (name: string, version: string | undefined, reply: FastifyReply) => {
-      const served = deployments.has(name) ? deployments.servedVersions(name) : [models.get(name)?.version.version];
-      const model = models.get(name);
-      const isLoaded = served[0] !== undefined && (version === undefined || served.includes(version));
-      const health = isLoaded && model ? await model.instance.health() : undefined;
-      if (isLoaded && (health === undefined || health.ready)) return reply.send({ name, ready: true });
+      let model: LoadedModel | undefined;
+      try {
+        // A deployment answers for the version asked for, else for its stable version.
+        model = loaded(name, version ?? deployments.primary(name)?.version.version);
+      } catch {
+        model = undefined;
+      }
+      const health = model ? await model.instance.health() : undefined;
+      if (health?.ready) return reply.send({ name, ready: true });
       const why = health?.detail ? `: ${health.detail}` : '';
       return reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready${why}` });
     };
