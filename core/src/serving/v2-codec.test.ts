@@ -24,3 +24,11 @@ describe('binary outputs (Triton binary tensor extension)', () => {
     expect(binaryNames({ inputs: [input], outputs: [{ name: 'a', parameters: { binary_data: true } }, { name: 'b' }] })).toEqual(['a']);
   });
 });
+
+describe('output selection', () => {
+  it('an empty outputs list asks for every output, like a missing one', () => {
+    expect(decodeInferRequest({ inputs: [input], outputs: [] }).outputs).toBeUndefined();
+    expect(binaryNames({ inputs: [input], outputs: [], parameters: { binary_data_output: true } })).toEqual(['a', 'b']);
+    expect(decodeInferRequest({ inputs: [input], outputs: [{ name: 'b' }] }).outputs).toEqual(['b']);
+  });
+});
