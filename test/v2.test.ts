@@ -152,6 +152,16 @@ describe('dynamic batching', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused.json()) as { error: string }).error).toContain('queue is full');
     expect((await Promise.all(queued)).map((r) => r.status)).toEqual([200, 200]);
+    // The queue depth gauge follows the queue: nothing waits any more.
+    expect(await queueDepth('slowqueue')).toBe(0);
+  });
+
+  it('reports the requests waiting in the queue as the queue depth', async () => {
+    const queued = infer('slowqueue', { inputs: [idsInput()] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await queueDepth('slowqueue')).toBe(1);
+    expect((await queued).status).toBe(200);
+    expect(await queueDepth('slowqueue')).toBe(0);
   });
 
   it('never runs a request whose client went away while it was queued', async () => {
@@ -194,6 +204,11 @@ describe('model repository extension', () => {
     expect((await server.call('/v2/models/slow-load/infer', { method: 'POST', json: ROW })).status).toBe(200);
   });
 });
+
+async function queueDepth(model: string): Promise<number> {
+  const text = await (await server.call('/metrics')).text();
+  return Number(new RegExp(`modelplane_inference_queue_depth\\{model="${model}",version="1.0.0"\\} ([\\d.]+)`).exec(text)?.[1]);
+}
 
 async function batchHistogram(model: string): Promise<{ count: number; sum: number }> {
   const text = await (await server.call('/metrics')).text();

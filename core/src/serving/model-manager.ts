@@ -247,9 +247,17 @@ export class ModelManager {
   /** Runs a request on one loaded model (a deployment picked it). Submitting is synchronous, so a swap that retires
    * `model` right after still drains this request before disposing. */
   async inferOn(model: LoadedModel, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
-    this.#deps.metrics.forModel(model.name, model.version.version).queueDepth.set(model.batcher.depth);
-    const submitted = await model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
-    return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
+    // The depth is read once this request is queued and again once it has left the queue, so the gauge follows the
+    // queue down as well as up.
+    const { queueDepth } = this.#deps.metrics.forModel(model.name, model.version.version);
+    const pending = model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
+    queueDepth.set(model.batcher.depth);
+    try {
+      const submitted = await pending;
+      return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
+    } finally {
+      queueDepth.set(model.batcher.depth);
+    }
   }
 
   async close(): Promise<void> {
