@@ -124,3 +124,9 @@ it('the CLI lists, shows and rolls out deployments', async () => {
   tmp.remove();
   expect(malformed).toMatchObject({ stderr: expect.stringMatching(/^error MP_ERR_BAD_REQUEST: .*patch\.json is not valid JSON: /) });
 });
+
+it('the V2 repository index lists a deployment with the version it serves', async () => {
+  const serving = (await deployment(server, 'ids-prod')).status.traffic[0]!.version;
+  const index = (await (await server.call('/v2/repository/index', { method: 'POST' })).json()) as unknown[];
+  expect(index).toContainEqual({ name: 'ids-prod', version: serving, state: 'READY', reason: '' });
+});

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
-import type { DeploymentManager } from '../../serving/deployments/manager.ts';
+import { type DeploymentManager, stableOf } from '../../serving/deployments/manager.ts';
 import type { LoadedModel, ModelManager } from '../../serving/model-manager.ts';
 import { checkAgainstSignature, decodeInferRequest, encodeInferResponse } from '../../serving/v2-codec.ts';
 import { CORE_VERSION } from '../../version.ts';
@@ -196,8 +196,17 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     // Triton's model repository extension.
     app.post(
       '/v2/repository/index',
-      { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state' } },
-      async () => models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+      { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state (deployments included)' } },
+      async () => [
+        ...models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+        // A deployment is a model clients call: listed with the version it mostly serves.
+        ...deployments.list().map(({ spec, status }) => ({
+          name: spec.name,
+          version: stableOf(spec.traffic),
+          state: status.ready ? 'READY' : 'UNAVAILABLE',
+          reason: status.error ?? '',
+        })),
+      ],
     );
     app.post(
       '/v2/repository/models/:model/load',
