@@ -84,6 +84,16 @@ describe('route × role matrix', () => {
     for (const route of routes) expect(route.scope, `${route.method} ${route.url}`).toBeTruthy();
   });
 
+  // Before the matrix below, which deletes the deployment.
+  it('lists only the deployments and V2 models a key limited to other models may call', async () => {
+    const listed = async (key: string) => ({
+      deployments: ((await (await server.call('/api/v1/deployments', { key })).json()) as { deployments: Array<{ spec: { name: string } }> }).deployments.map((d) => d.spec.name),
+      index: ((await (await server.call('/v2/repository/index', { method: 'POST', key })).json()) as Array<{ name: string }>).map((m) => m.name),
+    });
+    expect(await listed(keys.read!)).toEqual({ deployments: ['ids-demo'], index: expect.arrayContaining(['ids-demo']) });
+    expect(await listed(keys.otherModel!)).toEqual({ deployments: [], index: [] });
+  });
+
   it('answers 401 / 403 / allowed as each route declares', async () => {
     const failures: string[] = [];
     // Reads first: the writes below (retire, unload, revoke…) change what later reads would find.

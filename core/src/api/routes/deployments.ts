@@ -2,6 +2,7 @@ import { formatPath } from '@modelplane/plugin-sdk';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { modelAllowed } from '../../auth/scopes.ts';
 import { Errors } from '../../errors.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
@@ -41,8 +42,9 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     const deploy = { scope: 'deploy' as const, modelParam: 'name' };
     const actor = (request: { principal: { id: string } }) => request.principal.id;
 
-    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async () => ({
-      deployments: deployments.list(),
+    // A key limited to some models sees only the deployments it may call (as GET …/{name} allows only those).
+    app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async (request) => ({
+      deployments: deployments.list().filter((d) => modelAllowed(request.principal.models, d.spec.name)),
     }));
 
     app.post(

@@ -2,6 +2,7 @@ import { BadTensor, type Datatype } from '@modelplane/plugin-sdk';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { modelAllowed } from '../../auth/scopes.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
 import { type DeploymentManager, stableOf } from '../../serving/deployments/manager.ts';
@@ -197,16 +198,20 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     app.post(
       '/v2/repository/index',
       { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state (deployments included)' } },
-      async () => [
-        ...models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
-        // A deployment is a model clients call: listed with the version it mostly serves.
-        ...deployments.list().map(({ spec, status }) => ({
-          name: spec.name,
-          version: stableOf(spec.traffic),
-          state: status.ready ? 'READY' : 'UNAVAILABLE',
-          reason: status.error ?? '',
-        })),
-      ],
+      async (request) => {
+        const entries = [
+          ...models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+          // A deployment is a model clients call: listed with the version it mostly serves.
+          ...deployments.list().map(({ spec, status }) => ({
+            name: spec.name,
+            version: stableOf(spec.traffic),
+            state: status.ready ? 'READY' : 'UNAVAILABLE',
+            reason: status.error ?? '',
+          })),
+        ];
+        // A key limited to some models sees only those, as the routes that name a model allow only those.
+        return entries.filter((entry) => modelAllowed(request.principal.models, entry.name));
+      },
     );
     app.post(
       '/v2/repository/models/:model/load',
