@@ -166,4 +166,8 @@ it('a deployment is ready only when the instance of the version it serves says s
   expect((await server.call('/v2/models/sick/ready')).status).toBe(200);
   expect((await server.call('/v2/models/sick/versions/1.1.0/ready')).status).toBe(200);
   expect((await server.call('/v2/models/sick/versions/1.0.0/ready')).status).toBe(400);
+  const deleted = await server.call('/api/v1/deployments/sick', { method: 'DELETE' });
+  expect(deleted.status).toBe(204);
+  expect(await deleted.text()).toBe('');
+  expect((await server.call('/v2/models/sick/ready')).status).toBe(400);
 });

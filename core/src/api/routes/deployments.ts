@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { modelAllowed } from '../../auth/scopes.ts';
 import { Errors } from '../../errors.ts';
+import { ErrorEnvelope } from '../errors.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
 
@@ -49,7 +50,15 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
 
     app.post(
       '/api/v1/deployments',
-      { config: { scope: 'deploy' }, schema: { tags, summary: 'Create a deployment: load and warm up its versions, then serve them under its name', body: DeploymentSpecSchema } },
+      {
+        config: { scope: 'deploy' },
+        schema: {
+          tags,
+          summary: 'Create a deployment: load and warm up its versions, then serve them under its name',
+          body: DeploymentSpecSchema,
+          response: { 201: z.unknown().describe('The deployment as GET …/{name} shows it'), 400: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope },
+        },
+      },
       async (request, reply) => reply.code(201).send(await deployments.create(request.body, actor(request))),
     );
 
@@ -69,10 +78,14 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
       },
     );
 
-    app.delete('/api/v1/deployments/:name', { config: deploy, schema: { tags, summary: 'Delete a deployment; in-flight requests finish first', params: NameParams } }, async (request, reply) => {
-      await deployments.remove(request.params.name, actor(request));
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/deployments/:name',
+      { config: deploy, schema: { tags, summary: 'Delete a deployment; in-flight requests finish first', params: NameParams, response: { 204: z.void().describe('Deleted'), 404: ErrorEnvelope } } },
+      async (request, reply) => {
+        await deployments.remove(request.params.name, actor(request));
+        return reply.code(204).send();
+      },
+    );
 
     app.post(
       '/api/v1/deployments/:name/rollout',
