@@ -136,6 +136,21 @@ describe('shadow and A/B', () => {
     expect([...seen.values()].every((versions) => versions.size === 1)).toBe(true);
     expect(new Set([...seen.values()].flatMap((v) => [...v]))).toEqual(new Set(['1.0.0', '1.2.0']));
   });
+
+  it('a canary of the version that leads an A/B split is compared with the other version, never with itself', async () => {
+    // The split is 1.2.0 50 % / 1.0.0 50 %: 1.2.0, first on the tie, has the most traffic.
+    const started = await server.call('/api/v1/deployments/clf/rollout', { method: 'POST', json: { version: '1.2.0' } });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const rolling = await deployment(server, 'clf');
+    expect(rolling.status.rollout).toMatchObject({ candidate: '1.2.0', stable: '1.0.0' });
+    expect(rolling.status.traffic).toEqual([{ version: '1.0.0', weight: 95 }, { version: '1.2.0', weight: 5 }]);
+    // The spec stays valid: it can still be changed while the rollout runs.
+    expect((await server.call('/api/v1/deployments/clf', { method: 'PATCH', json: { stickyHeader: null } })).status).toBe(200);
+    expect((await server.call('/api/v1/deployments/clf/abort', { method: 'POST', json: {} })).status).toBe(200);
+    expect((await deployment(server, 'clf')).status.traffic).toEqual([{ version: '1.0.0', weight: 100 }]);
+    const again = await server.call('/api/v1/deployments/clf/rollout', { method: 'POST', json: { version: '1.0.0' } });
+    expect(again.status).toBe(409);
+  });
 });
 
 it('delivers an alert webhook when the p99 latency stays above its threshold', async () => {
