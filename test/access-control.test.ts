@@ -65,7 +65,9 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 function concretePath(route: DeclaredRoute): string {
-  return route.url.replace(/:([A-Za-z_]+)|\*/g, (match, name: string | undefined) => params[name ?? '*'] ?? match);
+  // On the gateway (/v1) a model is an LLM or a route; `auto` is one every server has.
+  const values = route.url.startsWith('/v1/') ? { ...params, model: 'auto' } : params;
+  return route.url.replace(/:([A-Za-z_]+)|\*/g, (match, name: string | undefined) => values[name ?? '*'] ?? match);
 }
 
 async function statusFor(route: DeclaredRoute, key: string | null): Promise<number> {
@@ -88,9 +90,10 @@ describe('lists and model patterns', () => {
     const load = await server.call('/v2/repository/models/ids-listed/load', { method: 'POST', json: { parameters: { reference: 'ids-demo@1.0.0' } } });
     expect(load.status).toBe(200);
     expect(await names('/api/v1/deployments', 'GET')).toContain('ids-demo');
-    expect(await names('/v2/repository/index', 'POST')).toContain('ids-listed');
-    expect(await names('/api/v1/deployments', 'GET', keys.otherModel)).not.toContain('ids-demo');
-    expect(await names('/v2/repository/index', 'POST', keys.otherModel)).not.toContain('ids-listed');
+    // The index lists deployments too: they are models clients call.
+    expect(await names('/v2/repository/index', 'POST')).toEqual(expect.arrayContaining(['ids-listed', 'ids-demo']));
+    expect(await names('/api/v1/deployments', 'GET', keys.otherModel)).toEqual([]);
+    expect(await names('/v2/repository/index', 'POST', keys.otherModel)).toEqual([]);
   });
 });
 

@@ -314,7 +314,7 @@ describe('modelplane CLI on bad local input and closed pipes', () => {
     }
     expect(missingPath.stderr).toContain(`ENOENT: no such file or directory, stat '${join(tmp.dir, 'no-such-dir')}'`);
     expect(missingMeta.stderr).toContain('no-such-meta.yaml');
-    expect(badMeta.stderr).toContain(`error MP_ERR_INVALID_METADATA: ${broken} is not valid YAML`);
+    expect(badMeta.stderr).toContain(`error MP_ERR_BAD_REQUEST: ${broken} is not valid YAML`);
   });
 
   it('stops quietly when the reader of its output has gone (| head)', async () => {

@@ -136,6 +136,21 @@ describe('shadow and A/B', () => {
     expect([...seen.values()].every((versions) => versions.size === 1)).toBe(true);
     expect(new Set([...seen.values()].flatMap((v) => [...v]))).toEqual(new Set(['1.0.0', '1.2.0']));
   });
+
+  it('a canary of the version that leads an A/B split is compared with the other version, never with itself', async () => {
+    // The split is 1.2.0 50 % / 1.0.0 50 %: 1.2.0, first on the tie, has the most traffic.
+    const started = await server.call('/api/v1/deployments/clf/rollout', { method: 'POST', json: { version: '1.2.0' } });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const rolling = await deployment(server, 'clf');
+    expect(rolling.status.rollout).toMatchObject({ candidate: '1.2.0', stable: '1.0.0' });
+    expect(rolling.status.traffic).toEqual([{ version: '1.0.0', weight: 95 }, { version: '1.2.0', weight: 5 }]);
+    // The spec stays valid: it can still be changed while the rollout runs.
+    expect((await server.call('/api/v1/deployments/clf', { method: 'PATCH', json: { stickyHeader: null } })).status).toBe(200);
+    expect((await server.call('/api/v1/deployments/clf/abort', { method: 'POST', json: {} })).status).toBe(200);
+    expect((await deployment(server, 'clf')).status.traffic).toEqual([{ version: '1.0.0', weight: 100 }]);
+    const again = await server.call('/api/v1/deployments/clf/rollout', { method: 'POST', json: { version: '1.0.0' } });
+    expect(again.status).toBe(409);
+  });
 });
 
 it('delivers an alert webhook when the p99 latency stays above its threshold', async () => {
@@ -150,4 +165,24 @@ it('delivers an alert webhook when the p99 latency stays above its threshold', a
   expect(alert).toBeDefined();
   expect(alert!.data).toMatchObject({ deployment: 'slow', thresholdMs: 20 });
   expect(alert!.data.p99Ms).toBeGreaterThan(20);
+});
+
+it('a deployment is ready only when the instance of the version it serves says so', async () => {
+  await pushScripted(server, 'sick', '1.0.0', { healthy: false });
+  await pushScripted(server, 'sick', '1.1.0');
+  const created = await server.call('/api/v1/deployments', { method: 'POST', json: { name: 'sick', model: 'sick', traffic: [{ version: '1.0.0', weight: 100 }] } });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const ready = await server.call('/v2/models/sick/ready');
+  expect(ready.status).toBe(400);
+  expect(await ready.json()).toEqual({ error: 'model "sick" is not ready: scripted: unhealthy' });
+  expect((await server.call('/v2/models/sick/versions/1.0.0/ready')).status).toBe(400);
+  const swapped = await server.call('/api/v1/deployments/sick/rollout', { method: 'POST', json: { version: '1.1.0', strategy: 'swap' } });
+  expect(swapped.status, await swapped.clone().text()).toBe(200);
+  expect((await server.call('/v2/models/sick/ready')).status).toBe(200);
+  expect((await server.call('/v2/models/sick/versions/1.1.0/ready')).status).toBe(200);
+  expect((await server.call('/v2/models/sick/versions/1.0.0/ready')).status).toBe(400);
+  const deleted = await server.call('/api/v1/deployments/sick', { method: 'DELETE' });
+  expect(deleted.status).toBe(204);
+  expect(await deleted.text()).toBe('');
+  expect((await server.call('/v2/models/sick/ready')).status).toBe(400);
 });

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deployment, steadyLoad } from './support/deployments.ts';
 import { validMetadata } from './support/registry-client.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
-import { repoRoot } from './support/tmp.ts';
+import { makeTempDir, repoRoot } from './support/tmp.ts';
 
 const fixture = join(repoRoot, 'test/fixtures/onnx/ids-mlp.onnx');
 const FEATURES = { inputs: [{ name: 'features', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(0.25) }] };
@@ -113,4 +114,19 @@ it('the CLI lists, shows and rolls out deployments', async () => {
   expect((await cli('deployments', 'rollout', 'ids-prod', other, '--strategy', 'swap')).stdout).toContain(`[${other} 100%]  last: ${other} promoted`);
   const shown = JSON.parse((await cli('deployments', 'get', 'ids-prod', '--json')).stdout) as { status: { traffic: unknown } };
   expect(shown.status.traffic).toEqual([{ version: other, weight: 100 }]);
+  // A spec file that is missing or malformed is named in one line, not a stack trace.
+  const missing = await cli('deployments', 'create', join(repoRoot, 'no-such-spec.yaml')).catch((error: { stderr: string; code: number }) => error);
+  expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error MP_ERR_BAD_REQUEST: cannot read .*no-such-spec\.yaml: ENOENT/) });
+  expect(missing).not.toHaveProperty('stderr', expect.stringContaining('    at '));
+  const tmp = makeTempDir('spec');
+  writeFileSync(join(tmp.dir, 'patch.json'), '{"traffic": [');
+  const malformed = await cli('deployments', 'update', 'ids-prod', join(tmp.dir, 'patch.json')).catch((error: { stderr: string }) => error);
+  tmp.remove();
+  expect(malformed).toMatchObject({ stderr: expect.stringMatching(/^error MP_ERR_BAD_REQUEST: .*patch\.json is not valid JSON: /) });
+});
+
+it('the V2 repository index lists a deployment with the version it serves', async () => {
+  const serving = (await deployment(server, 'ids-prod')).status.traffic[0]!.version;
+  const index = (await (await server.call('/v2/repository/index', { method: 'POST' })).json()) as unknown[];
+  expect(index).toContainEqual({ name: 'ids-prod', version: serving, state: 'READY', reason: '' });
 });

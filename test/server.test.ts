@@ -108,6 +108,9 @@ describe('HTTP server', () => {
     const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as Record<string, any>;
     expect(document.openapi).toBe('3.1.0');
     expect(document.paths['/api/v1/plugins'].get.responses['200']).toBeDefined();
+    // The statuses the routes really answer with.
+    expect(Object.keys(document.paths['/api/v1/deployments'].post.responses)).toContain('201');
+    expect(Object.keys(document.paths['/api/v1/deployments/{name}'].delete.responses)).toContain('204');
     const result = await validate(structuredClone(document) as Parameters<typeof validate>[0]);
     expect(result.valid ? [] : result.errors).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushScripted, ROW, SCRIPTED_PLUGIN } from './support/deployments.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { repoRoot } from './support/tmp.ts';
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
   server = await startTestServer({
     server: { logLevel: 'silent' },
     serving: { inferBodyLimit: 64 * 1024 },
-    plugins: ['@modelplane/runtime-onnx'],
+    plugins: ['@modelplane/runtime-onnx', SCRIPTED_PLUGIN],
     models: [
       { name: 'ids', register: { path: join(fixtures, 'ids-mlp.onnx'), version: '1.0.0', metadata } },
       { name: 'two', register: { path: join(fixtures, 'two-inputs.onnx'), version: '1.0.0', metadata } },
@@ -151,6 +152,16 @@ describe('dynamic batching', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused.json()) as { error: string }).error).toContain('queue is full');
     expect((await Promise.all(queued)).map((r) => r.status)).toEqual([200, 200]);
+    // The queue depth gauge follows the queue: nothing waits any more.
+    expect(await queueDepth('slowqueue')).toBe(0);
+  });
+
+  it('reports the requests waiting in the queue as the queue depth', async () => {
+    const queued = infer('slowqueue', { inputs: [idsInput()] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await queueDepth('slowqueue')).toBe(1);
+    expect((await queued).status).toBe(200);
+    expect(await queueDepth('slowqueue')).toBe(0);
   });
 
   it('never runs a request whose client went away while it was queued', async () => {
@@ -180,7 +191,24 @@ describe('model repository extension', () => {
     const unknown = await server.call('/v2/repository/models/ghost/load', { method: 'POST', json: {} });
     expect(unknown.status).toBe(404);
   });
+
+  it('answers 503 with Retry-After, not 404, while a model is still loading', async () => {
+    await pushScripted(server, 'slow-load', '1.0.0', { loadDelayMs: 1500 });
+    const load = server.call('/v2/repository/models/slow-load/load', { method: 'POST', json: {} });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const early = await server.call('/v2/models/slow-load/infer', { method: 'POST', json: ROW });
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('1');
+    expect(await early.json()).toEqual({ error: 'model "slow-load" is still loading' });
+    expect((await load).status).toBe(200);
+    expect((await server.call('/v2/models/slow-load/infer', { method: 'POST', json: ROW })).status).toBe(200);
+  });
 });
+
+async function queueDepth(model: string): Promise<number> {
+  const text = await (await server.call('/metrics')).text();
+  return Number(new RegExp(`modelplane_inference_queue_depth\\{model="${model}",version="1.0.0"\\} ([\\d.]+)`).exec(text)?.[1]);
+}
 
 async function batchHistogram(model: string): Promise<{ count: number; sum: number }> {
   const text = await (await server.call('/metrics')).text();

@@ -8,6 +8,8 @@ export const SCRIPTED_PLUGIN = '../test/fixtures/plugins/runtime-scripted';
 export interface Script {
   errorRate?: number;
   delayMs?: number;
+  loadDelayMs?: number;
+  healthy?: boolean;
   /** 0: always right on `labelledDataset`; anything else: always wrong. */
   shift?: number;
 }

@@ -7,15 +7,22 @@ import { MpError } from '@modelplane/plugin-sdk';
 import YAML from 'yaml';
 import { type ApiClient, readResponse } from './client.ts';
 import { ByteProgress, formatBytes } from './progress.ts';
+import { Errors } from '../errors.ts';
 import { collectFiles, type LocalFile } from '../registry/local-files.ts';
 
+/** A YAML or JSON file the user named; one they cannot have meant is a message that names it, not a stack trace. */
 export async function readMetadataFile(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8');
   const json = extname(file) === '.json';
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Errors.BadRequest(`cannot read ${file}: ${(error as Error).message}`);
+  }
   try {
     return json ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
-    throw new MpError('MP_ERR_INVALID_METADATA', 400, `${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new Errors.BadRequest(`${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
   }
 }
 

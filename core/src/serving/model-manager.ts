@@ -226,25 +226,38 @@ export class ModelManager {
     this.#deps.metrics.forgetModel(loaded.name, loaded.version.version);
   }
 
-  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+  /** The model served as `name` (at `version`, when given); 503 with Retry-After while its first load runs, else 404. */
+  serving(name: string, version?: string): LoadedModel {
     const model = this.#models.get(name);
     if (!model) {
       const state = this.#states.get(name);
-      if (state?.state === 'LOADING') throw new Errors.ModelNotReady(`model "${name}" is still loading`);
+      if (state?.state === 'LOADING') throw new Errors.ModelNotReady(`model "${name}" is still loading`, { details: { retryAfterSeconds: 1 } });
       throw new Errors.ModelNotLoaded(`model "${name}" is not loaded${state?.reason ? ` (${state.reason})` : ''}`);
     }
     if (version !== undefined && version !== model.version.version) {
-      throw new Errors.ModelNotLoaded(`model "${name}" serves version ${model.version.version}, not ${version}`);
+      throw new Errors.ModelNotLoaded(`model "${name}" has no loaded version ${version} (serving ${model.version.version})`);
     }
-    return this.inferOn(model, request, signal);
+    return model;
+  }
+
+  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
+    return this.inferOn(this.serving(name, version), request, signal);
   }
 
   /** Runs a request on one loaded model (a deployment picked it). Submitting is synchronous, so a swap that retires
    * `model` right after still drains this request before disposing. */
   async inferOn(model: LoadedModel, request: InferRequest, signal?: AbortSignal): Promise<InferOutcome> {
-    this.#deps.metrics.forModel(model.name, model.version.version).queueDepth.set(model.batcher.depth);
-    const submitted = await model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
-    return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
+    // The depth is read once this request is queued and again once it has left the queue, so the gauge follows the
+    // queue down as well as up.
+    const { queueDepth } = this.#deps.metrics.forModel(model.name, model.version.version);
+    const pending = model.batcher.submit(request, { ...(signal ? { signal } : {}), timeoutMs: model.batching.timeoutMs });
+    queueDepth.set(model.batcher.depth);
+    try {
+      const submitted = await pending;
+      return { response: submitted.result, model, queueMs: submitted.queueMs, computeMs: submitted.computeMs, batchRows: submitted.batchRows };
+    } finally {
+      queueDepth.set(model.batcher.depth);
+    }
   }
 
   async close(): Promise<void> {

@@ -72,13 +72,16 @@ export function decodeInferRequest(header: unknown, binary?: Buffer): DecodedReq
     return fromJsonData(input.name, input.datatype, input.shape, input.data);
   });
   if (binary && offset !== binary.length) throw new BadTensor(`${binary.length - offset} bytes of binary data are not claimed by any input`);
+  // No outputs named (the list left out or empty): all of them, as Triton answers.
+  const requested = body.outputs?.length ? body.outputs : undefined;
   const allBinary = body.parameters?.binary_data_output === true;
-  const perOutput = new Set((body.outputs ?? []).filter((o) => o.parameters?.binary_data === true).map((o) => o.name));
+  // An output's own `binary_data` overrides the request's `binary_data_output`.
+  const perOutput = new Set((requested ?? []).filter((o) => (typeof o.parameters?.binary_data === 'boolean' ? o.parameters.binary_data : allBinary)).map((o) => o.name));
   return {
     ...(body.id === undefined ? {} : { id: body.id }),
     inputs,
-    ...(body.outputs ? { outputs: body.outputs.map((o) => o.name) } : {}),
-    binaryOutputs: allBinary ? 'all' : perOutput.size > 0 ? perOutput : 'none',
+    ...(requested ? { outputs: requested.map((o) => o.name) } : {}),
+    binaryOutputs: requested ? perOutput : allBinary ? 'all' : 'none',
     ...(body.parameters ? { parameters: body.parameters } : {}),
   };
 }

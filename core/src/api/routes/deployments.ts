@@ -2,9 +2,10 @@ import { formatPath } from '@modelplane/plugin-sdk';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { Errors } from '../../errors.ts';
 import { modelAllowed } from '../../auth/scopes.ts';
+import { Errors } from '../../errors.ts';
 import { assertModelAllowed } from '../access-control.ts';
+import { ErrorEnvelope } from '../errors.ts';
 import { DeploymentSpecSchema, type DeploymentSpec } from '../../serving/deployments/spec.ts';
 import type { CoreServices } from '../../services.ts';
 
@@ -43,14 +44,22 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
     const deploy = { scope: 'deploy' as const, modelParam: 'name' };
     const actor = (request: { principal: { id: string } }) => request.principal.id;
 
+    // A key limited to some models sees only the deployments it may call (as GET …/{name} allows only those).
     app.get('/api/v1/deployments', { config: { scope: 'read' }, schema: { tags, summary: 'List deployments with their live traffic and rollout state' } }, async (request) => ({
-      // A key limited to some models sees only the deployments it could open one by one.
       deployments: deployments.list().filter((d) => modelAllowed(request.principal.models, d.spec.name)),
     }));
 
     app.post(
       '/api/v1/deployments',
-      { config: { scope: 'deploy' }, schema: { tags, summary: 'Create a deployment: load and warm up its versions, then serve them under its name', body: DeploymentSpecSchema } },
+      {
+        config: { scope: 'deploy' },
+        schema: {
+          tags,
+          summary: 'Create a deployment: load and warm up its versions, then serve them under its name',
+          body: DeploymentSpecSchema,
+          response: { 201: z.unknown().describe('The deployment as GET …/{name} shows it'), 400: ErrorEnvelope, 403: ErrorEnvelope, 404: ErrorEnvelope, 409: ErrorEnvelope },
+        },
+      },
       async (request, reply) => {
         // No path parameter names the model here: the key's model patterns apply to the name served and the model behind it.
         assertModelAllowed(request.principal, request.body.name);
@@ -75,10 +84,14 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
       },
     );
 
-    app.delete('/api/v1/deployments/:name', { config: deploy, schema: { tags, summary: 'Delete a deployment; in-flight requests finish first', params: NameParams } }, async (request, reply) => {
-      await deployments.remove(request.params.name, actor(request));
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/api/v1/deployments/:name',
+      { config: deploy, schema: { tags, summary: 'Delete a deployment; in-flight requests finish first', params: NameParams, response: { 204: z.void().describe('Deleted'), 404: ErrorEnvelope } } },
+      async (request, reply) => {
+        await deployments.remove(request.params.name, actor(request));
+        return reply.code(204).send();
+      },
+    );
 
     app.post(
       '/api/v1/deployments/:name/rollout',

@@ -2,12 +2,11 @@ import { BadTensor, type Datatype } from '@modelplane/plugin-sdk';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { Errors } from '../../errors.ts';
 import { modelAllowed } from '../../auth/scopes.ts';
 import { assertModelAllowed } from '../access-control.ts';
 import { QueueFull } from '../../serving/batcher.ts';
 import type { Metrics } from '../../serving/metrics.ts';
-import type { DeploymentManager } from '../../serving/deployments/manager.ts';
+import { type DeploymentManager, stableOf } from '../../serving/deployments/manager.ts';
 import type { LoadedModel, ModelManager } from '../../serving/model-manager.ts';
 import { checkAgainstSignature, decodeInferRequest, encodeInferResponse } from '../../serving/v2-codec.ts';
 import { CORE_VERSION } from '../../version.ts';
@@ -65,13 +64,7 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     /** For a deployment, the instance its split picks (or the named version); `header` makes A/B sticky. */
     const loaded = (name: string, version?: string, header: (h: string) => string | undefined = () => undefined): LoadedModel => {
       const picked = deployments.pick(name, version, header);
-      if (picked) return picked;
-      const model = models.get(name);
-      if (!model) throw new Errors.ModelNotLoaded(`model "${name}" is not loaded`);
-      if (version !== undefined && version !== model.version.version) {
-        throw new Errors.ModelNotLoaded(`model "${name}" has no loaded version ${version} (serving ${model.version.version})`);
-      }
-      return model;
+      return picked ?? models.serving(name, version);
     };
 
     const described = (name: string, version?: string) => (version === undefined ? (deployments.primary(name) ?? loaded(name)) : loaded(name, version));
@@ -96,11 +89,15 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     // is down or being restarted), so readiness never reports a dead backend as ready. A deployment is ready when the
     // version it serves is.
     const ready = async (name: string, version: string | undefined, reply: FastifyReply) => {
-      const served = deployments.has(name) ? deployments.servedVersions(name) : [models.get(name)?.version.version];
-      const model = models.get(name);
-      const isLoaded = served[0] !== undefined && (version === undefined || served.includes(version));
-      const health = isLoaded && model ? await model.instance.health() : undefined;
-      if (isLoaded && (health === undefined || health.ready)) return reply.send({ name, ready: true });
+      let model: LoadedModel | undefined;
+      try {
+        // A deployment answers for the version asked for, else for its stable version.
+        model = loaded(name, version ?? deployments.primary(name)?.version.version);
+      } catch {
+        model = undefined;
+      }
+      const health = model ? await model.instance.health() : undefined;
+      if (health?.ready) return reply.send({ name, ready: true });
       const why = health?.detail ? `: ${health.detail}` : '';
       return reply.code(400).send({ error: `model "${name}"${version ? ` version ${version}` : ''} is not ready${why}` });
     };
@@ -201,8 +198,21 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
     // Triton's model repository extension.
     app.post(
       '/v2/repository/index',
-      { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state' } },
-      async (request) => models.states().filter((s) => modelAllowed(request.principal.models, s.name)).map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+      { config: { scope: 'read' }, schema: { tags, summary: 'Models known to the server and their state (deployments included)' } },
+      async (request) => {
+        const entries = [
+          ...models.states().map((s) => ({ name: s.name, ...(s.version ? { version: s.version } : {}), state: s.state, reason: s.reason ?? '' })),
+          // A deployment is a model clients call: listed with the version it mostly serves.
+          ...deployments.list().map(({ spec, status }) => ({
+            name: spec.name,
+            version: stableOf(spec.traffic),
+            state: status.ready ? 'READY' : 'UNAVAILABLE',
+            reason: status.error ?? '',
+          })),
+        ];
+        // A key limited to some models sees only those, as the routes that name a model allow only those.
+        return entries.filter((entry) => modelAllowed(request.principal.models, entry.name));
+      },
     );
     app.post(
       '/v2/repository/models/:model/load',

@@ -196,8 +196,11 @@ export class DeploymentManager {
       const { spec } = live.stored;
       if (live.stored.rollout) throw new Errors.RolloutConflict(`deployment "${name}" is already rolling out ${live.stored.rollout.candidate}`);
       const candidate = (await this.#deps.registry.getVersion(spec.model, version)).version;
-      const stable = stableOf(spec.traffic);
-      if (candidate === stable && spec.traffic.length === 1) throw new Errors.RolloutConflict(`deployment "${name}" already serves ${spec.model}@${candidate}`);
+      // The candidate is compared with the version that has the most traffic besides itself (it may already be in an
+      // A/B split); never with itself.
+      const others = spec.traffic.filter((t) => t.version !== candidate && t.weight > 0);
+      if (others.length === 0) throw new Errors.RolloutConflict(`deployment "${name}" already serves ${spec.model}@${candidate}`);
+      const stable = stableOf(others);
       this.#record(live, 'rollout.requested', { candidate, stable, strategy: strategy ?? spec.rollout.strategy }, actor);
       try {
         await this.#ensureLoaded(live, [candidate]);
