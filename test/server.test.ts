@@ -113,6 +113,16 @@ describe('HTTP server', () => {
     expect(Object.keys(document.paths['/api/v1/deployments/{name}'].delete.responses)).toContain('204');
     const result = await validate(structuredClone(document) as Parameters<typeof validate>[0]);
     expect(result.valid ? [] : result.errors).toEqual([]);
+    // Finished for client generators: a server, an operationId on every operation (unique), no `{*}` template.
+    expect(document.servers).toEqual([{ url: '/' }]);
+    const operations = Object.values(document.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((item) => Object.values(item));
+    const ids = operations.map((operation) => operation.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(document.paths['/api/v1/models/{name}'].get.operationId).toBe('getApiV1ModelsByName');
+    const file = document.paths['/api/v1/models/{name}/versions/{version}/files/{path}'].get;
+    expect(file.parameters.map((p: { name: string }) => p.name)).toEqual(['name', 'version', 'path']);
+    expect(Object.keys(document.paths).some((path) => path.includes('{*}'))).toBe(false);
   });
 });
 

@@ -7,18 +7,13 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { AwilixContainer } from 'awilix';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RequestCradle } from '../kernel/container.ts';
 import { ANONYMOUS, createRequestScope, type Principal } from '../kernel/container.ts';
 import type { Kernel } from '../kernel/kernel.ts';
 import { CORE_VERSION } from '../version.ts';
 import { sendError } from './errors.ts';
+import { finishOpenApi } from './openapi.ts';
 import { type DeclaredRoute, installAccessControl } from './access-control.ts';
 import { VerifiedKeys } from '../auth/verified-keys.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -142,6 +137,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
       info: {
         title: 'Modelplane',
         version: CORE_VERSION,
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description:
           'Model registry, Open Inference Protocol (V2) serving and OpenAI-compatible gateway. ' +
           'Management API under /api/v1, inference under /v2, gateway under /v1.',
@@ -162,7 +158,7 @@ export async function buildServer(kernel: Kernel, services: CoreServices): Promi
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: finishOpenApi,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(systemRoutes(kernel));
