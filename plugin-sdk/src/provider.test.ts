@@ -45,6 +45,19 @@ describe('providerFetch', () => {
     expect(rest).toBe('data: two\n\n');
   });
 
+  it('streams a body that is not JSON whatever its content type, as some OpenAI-compatible servers label events', async () => {
+    let finish: () => void = () => {};
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"n":1}\n');
+      finish = () => res.end('{"n":2}\n');
+    });
+    const reader = (await providerFetch()(url)).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('{"n":1}\n');
+    finish();
+    await reader.cancel();
+  });
+
   it('fails when the connection closes before the whole JSON body arrived', async () => {
     const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });

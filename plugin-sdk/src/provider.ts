@@ -163,12 +163,13 @@ export function providerFetch(options: { maxSockets?: number } = {}): typeof fet
         if (status === 204 || status === 304 || init?.method === 'HEAD') {
           incoming.resume();
           respond(null);
-        } else if (incoming.headers['content-type']?.includes('text/event-stream')) {
-          // A Node stream is an async iterable, which Response takes as its body: events reach the SDK as they come.
+        } else if (!incoming.headers['content-type']?.includes('application/json')) {
+          // Events (text/event-stream, or whatever an OpenAI-compatible server streams as) reach the SDK as they come: a
+          // Node stream is an async iterable, which Response takes as its body.
           respond(incoming as unknown as ConstructorParameters<typeof Response>[0]);
         } else {
-          // A whole JSON answer is read here and handed over as bytes: a web stream over the socket costs more than the
-          // rest of reading it, and the SDK waits for the whole body anyway.
+          // A JSON answer is read here and handed over as bytes: a web stream over the socket costs more than the rest
+          // of reading it, and the SDK waits for the whole body anyway.
           const chunks: Buffer[] = [];
           incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
           incoming.on('end', () => respond(Buffer.concat(chunks)));
