@@ -153,6 +153,10 @@ describe('tensors: bad input names the tensor', () => {
     ['INT64', '', 'is not an integer'],
     ['FP16', 65520, "outside FP16's range"],
     ['FP32', 1e39, "outside FP32's range"],
+    // JSON has no Infinity: 1e400 parses to it, an overflow rather than a value the client meant.
+    ['FP16', JSON.parse('1e400') as number, "outside FP16's range"],
+    ['FP32', JSON.parse('1e400') as number, "outside FP32's range"],
+    ['FP64', JSON.parse('-1e400') as number, "outside FP64's range"],
     ['FP32', 'one', 'must be a number, got "one"'],
     ['FP64', null, 'must be a number, got null'],
     ['BOOL', 2, 'must be true or false'],

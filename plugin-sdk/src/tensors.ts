@@ -185,7 +185,7 @@ export function fromJsonData(name: string, datatype: Datatype, shape: number[], 
         const v = values[i];
         if (typeof v !== 'number') notNumber(name, i, v);
         const bits = toHalf(v);
-        if ((bits & 0x7fff) === 0x7c00 && Number.isFinite(v)) throw new BadTensor(`tensor "${name}": element ${i} (${v}) is outside FP16's range ±65504`);
+        if ((bits & 0x7fff) === 0x7c00) throw new BadTensor(`tensor "${name}": element ${i} (${v}) is outside FP16's range ±65504`);
         array[i] = bits;
       }
       break;
@@ -194,7 +194,7 @@ export function fromJsonData(name: string, datatype: Datatype, shape: number[], 
         const v = values[i];
         if (typeof v !== 'number') notNumber(name, i, v);
         const f = Math.fround(v);
-        if (!Number.isFinite(f) && Number.isFinite(v)) throw new BadTensor(`tensor "${name}": element ${i} (${v}) is outside FP32's range`);
+        if (!Number.isFinite(f)) throw new BadTensor(`tensor "${name}": element ${i} (${v}) is outside FP32's range`);
         array[i] = f;
       }
       break;
@@ -202,6 +202,7 @@ export function fromJsonData(name: string, datatype: Datatype, shape: number[], 
       for (let i = 0; i < count; i++) {
         const v = values[i];
         if (typeof v !== 'number') notNumber(name, i, v);
+        if (!Number.isFinite(v)) throw new BadTensor(`tensor "${name}": element ${i} (${v}) is outside FP64's range`);
         array[i] = v;
       }
       break;
