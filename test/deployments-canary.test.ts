@@ -28,6 +28,7 @@ beforeAll(async () => {
   await pushScripted(server, 'clf', '1.2.0');
   await pushScripted(server, 'clf', '1.3.0', { shift: 1 });
   await pushScripted(server, 'clf', '1.4.0', { delayMs: 40 });
+  await pushScripted(server, 'clf', '2.0.0', { inputWidth: 5 });
   const created = await server.call('/api/v1/deployments', {
     method: 'POST',
     json: {
@@ -86,6 +87,19 @@ describe('canary', () => {
     const decisions = (await (await server.call('/api/v1/deployments/clf/decisions')).json()) as { decisions: Array<{ action: string; details: { percent?: number; candidate?: string } }> };
     const steps = decisions.decisions.filter((d) => d.action === 'rollout.step' && d.details.candidate === '1.2.0').map((d) => d.details.percent);
     expect(steps.reverse()).toEqual([5, 25, 50, 75]);
+  });
+
+  it('refuses a candidate whose inputs differ from the stable version, before it takes any traffic', async () => {
+    const before = (await deployment(server, 'clf')).status.traffic;
+    const refused = await server.call('/api/v1/deployments/clf/rollout', { method: 'POST', json: { version: '2.0.0' } });
+    expect(refused.status).toBe(422);
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('MP_ERR_VALIDATION_FAILED');
+    expect(error.message).toContain('input "x" takes [-1,5], not [-1,3]');
+    const after = await deployment(server, 'clf');
+    expect(after.status.traffic).toEqual(before);
+    expect(after.status.loaded).not.toContain('2.0.0');
+    expect(after.status.lastRollout).toMatchObject({ candidate: '2.0.0', status: 'rejected', reason: expect.stringContaining('incompatible signature') });
   });
 
   it('promote and abort end a rollout by hand', async () => {

@@ -10,6 +10,8 @@ export interface Script {
   delayMs?: number;
   loadDelayMs?: number;
   healthy?: boolean;
+  /** The declared width of input `x` (default 3): another width is an incompatible version. */
+  inputWidth?: number;
   /** 0: always right on `labelledDataset`; anything else: always wrong. */
   shift?: number;
 }

@@ -11,7 +11,7 @@ import type { DeploymentSpec, RolloutOutcome, RolloutState, Traffic } from './sp
 import { VersionStats } from './stats.ts';
 import type { Decision, DeploymentStore, StoredDeployment } from './store.ts';
 import { canaryTraffic, pickVersion } from './traffic.ts';
-import { validateCandidate } from './validation.ts';
+import { signatureBreaks, validateCandidate } from './validation.ts';
 
 export interface DeploymentDeps {
   store: DeploymentStore;
@@ -207,6 +207,17 @@ export class DeploymentManager {
       } catch (error) {
         this.#reject(live, candidate, `loading failed: ${(error as Error).message}`, actor);
         throw error;
+      }
+      // Clients of the deployment send what the stable version takes; a candidate that refuses that would fail them.
+      const stableSignature = live.instances.get(stable)?.instance.signature;
+      const breaks = stableSignature ? signatureBreaks(stableSignature, live.instances.get(candidate)!.instance.signature) : [];
+      if (breaks.length > 0) {
+        await this.#retireUnwanted(live, new Set(wantedVersions(spec)));
+        this.#reject(live, candidate, `incompatible signature: ${breaks.join('; ')}`, actor);
+        throw new Errors.ValidationFailed(
+          `${spec.model}@${candidate} cannot take ${stable}'s requests (${breaks.join('; ')}); serve it as a new deployment instead. ${stable} keeps serving`,
+          { details: { breaks } },
+        );
       }
       const result = await validateCandidate(this.#deps, spec, live.instances.get(candidate)!);
       if (!result.passed) {

@@ -1,4 +1,4 @@
-import type { InferRequest, ModelValidator, ValidationResult } from '@modelplane/plugin-sdk';
+import type { InferRequest, ModelSignature, ModelValidator, ValidationResult } from '@modelplane/plugin-sdk';
 import { z } from 'zod';
 import type { Registry } from '../../registry/registry.ts';
 import type { LoadedModel, ModelManager } from '../model-manager.ts';
@@ -19,6 +19,27 @@ interface ValidationDeps {
   registry: Registry;
   models: ModelManager;
   validators: { get(id: string): ModelValidator | undefined };
+}
+
+/**
+ * How moving a deployment's clients from `stable` to `candidate` would break them: an input dropped, added (every
+ * input is required), or taken with another datatype or a narrower shape; an output no longer produced. Empty when
+ * every request the stable version accepts still fits.
+ */
+export function signatureBreaks(stable: ModelSignature, candidate: ModelSignature): string[] {
+  const breaks: string[] = [];
+  const shape = (dims: readonly number[]) => JSON.stringify(dims);
+  for (const before of stable.inputs) {
+    const after = candidate.inputs.find((input) => input.name === before.name);
+    if (!after) breaks.push(`input "${before.name}" is gone`);
+    else if (after.datatype !== before.datatype) breaks.push(`input "${before.name}" is ${after.datatype}, not ${before.datatype}`);
+    else if (after.shape.length !== before.shape.length || after.shape.some((d, i) => d !== -1 && d !== before.shape[i])) {
+      breaks.push(`input "${before.name}" takes ${shape(after.shape)}, not ${shape(before.shape)}`);
+    }
+  }
+  for (const input of candidate.inputs) if (!stable.inputs.some((s) => s.name === input.name)) breaks.push(`input "${input.name}" is new`);
+  for (const output of stable.outputs) if (!candidate.outputs.some((o) => o.name === output.name)) breaks.push(`output "${output.name}" is gone`);
+  return breaks;
 }
 
 /** Runs the deployment's validation on a warmed-up candidate that serves no traffic yet. */
