@@ -248,4 +248,28 @@ describe('rate limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await server.call('/api/v1/plugins', { key: token })).status).toBe(200);
   });
+
+  it('limits refused requests too, so denials cannot flood the audit log', async () => {
+    const { token, id } = await createKey({ name: 'refused-often', scopes: ['infer'], rateLimit: { perSecond: 1, burst: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await server.call('/api/v1/keys', { key: token })).status);
+    expect(statuses).toEqual([403, 403, 403, 429, 429, 429]);
+    const audit = (await (await server.call(`/api/v1/audit?action=auth.denied&actor=${id}`)).json()) as { entries: unknown[] };
+    expect(audit.entries).toHaveLength(3);
+  });
+});
+
+it('limits failed authentication per client address, without an audit row each once over the limit', async () => {
+  const limited = await startTestServer({ auth: { rateLimit: { perSecond: 1, burst: 4 } } });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await limited.call('/api/v1/models', { key: `mp_nokey${i}_secret` })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429, 429]);
+    // A valid key from the same address is not held back by the failures.
+    expect((await limited.call('/api/v1/models')).status).toBe(200);
+    const denied = (await (await limited.call('/api/v1/audit?action=auth.denied')).json()) as { entries: unknown[] };
+    expect(denied.entries).toHaveLength(4);
+  } finally {
+    await limited.close();
+  }
 });

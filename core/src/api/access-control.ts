@@ -82,7 +82,10 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
       return;
     }
     if (scope === 'public') return;
-    const principal = await authenticate(request);
+    const principal = await authenticate(request, reply);
+    // Charged before the checks below: a key that is refused still spends its requests, so it cannot flood the
+    // audit log with denials.
+    applyLimit(reply, buckets.take(`key:${principal.id}`, principal.rateLimit ?? options.defaultRateLimit));
     const target = `${request.method} ${request.routeOptions.url ?? request.url}`;
     const deny = async (error: Error & { code: string }) => {
       await options.auditDenied({ actor: principal.id, action: 'auth.denied', target, reason: error.message });
@@ -99,8 +102,6 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
     if (model !== undefined && !modelAllowed(principal.models, referencedModel(model))) {
       await deny(new Errors.Forbidden(`API key ${principal.id} may not access model "${referencedModel(model)}"`));
     }
-    const keyLimit = principal.rateLimit ?? options.defaultRateLimit;
-    applyLimit(reply, buckets.take(`key:${principal.id}`, keyLimit));
     if (config.rateLimit) {
       applyLimit(reply, buckets.take(`route:${request.routeOptions.url}:${principal.id}`, config.rateLimit));
     }
@@ -108,10 +109,12 @@ export function installAccessControl(app: App, options: AccessControlOptions): D
   });
   return declared;
 
-  async function authenticate(request: FastifyRequest): Promise<Principal & { rateLimit?: RateLimit }> {
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Principal & { rateLimit?: RateLimit }> {
     const header = request.headers.authorization;
     const target = `${request.method} ${request.routeOptions.url ?? request.url}`;
     const refuse = async (actor: string, message: string): Promise<never> => {
+      // Failed attempts are limited per client address, as a key's requests are per key.
+      applyLimit(reply, buckets.take(`client:${request.ip}`, options.defaultRateLimit));
       await options.auditDenied({ actor, action: 'auth.denied', target, reason: message });
       throw new Errors.Unauthenticated(message);
     };
