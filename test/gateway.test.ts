@@ -47,7 +47,8 @@ async function lastCostEvent(): Promise<Record<string, unknown>> {
 describe('OpenAI-compatible API', () => {
   it('answers the official client, non-streaming, and meters the exact cost', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello there gateway' }] })
+      // logprobs: false and an empty logit_bias ask for nothing and pass.
+      .create({ model: 'gpt-4o-mini', seed: 7, presence_penalty: 0.5, frequency_penalty: -0.5, logprobs: false, logit_bias: {}, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello there gateway' }] })
       .withResponse();
     expect(data.choices[0]!.message.content).toBe('Echo: hello there gateway');
     // Prompt: "Be brief." (2) + "hello there gateway" (3); answer: 4 words.
@@ -56,7 +57,7 @@ describe('OpenAI-compatible API', () => {
     expect(response.headers.get('x-modelplane-strategy')).toBe('explicit');
     const expected = micro([[5, 150_000], [4, 600_000]]);
     expect(response.headers.get('x-modelplane-cost-usd')).toBe(`0.${String(expected).padStart(6, '0')}`);
-    expect(openaiUpstream.generationBodies()[0]).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 1024 });
+    expect(openaiUpstream.generationBodies()[0]).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 1024, seed: 7, presence_penalty: 0.5, frequency_penalty: -0.5 });
     const event = await lastCostEvent();
     expect(event).toMatchObject({ model: 'gpt-4o-mini', tokensIn: 5, tokensOut: 4, costMicroUsd: expected, priceVersion: 'openai-2025-08', outcome: 'completed', route: 'gpt-4o-mini', strategy: 'explicit' });
   });
@@ -91,6 +92,8 @@ describe('OpenAI-compatible API', () => {
     const answer = await client.chat.completions.create({
       model: 'claude-sonnet',
       temperature: 0.2,
+      // Anthropic has no seed: it is left out rather than refused, so `auto` may still pick Claude.
+      seed: 3,
       messages: [{ role: 'system', content: 'You are a careful assistant.' }, { role: 'user', content: 'tell me one thing' }],
     });
     expect(answer.choices[0]!.message.content).toBe('short answer');
@@ -100,6 +103,7 @@ describe('OpenAI-compatible API', () => {
     const sent = anthropicUpstream.generationBodies()[0]!;
     expect(sent).toMatchObject({ model: 'claude-sonnet-4-7', system: 'You are a careful assistant.', messages: [{ role: 'user', content: 'tell me one thing' }] });
     expect(sent).not.toHaveProperty('temperature');
+    expect(sent).not.toHaveProperty('seed');
   });
 
   it('routes by strategy and explains the choice', async () => {
@@ -128,6 +132,8 @@ describe('OpenAI-compatible API', () => {
       message: expect.stringContaining("200000 is more than gpt-4o-mini's context length of 128000"),
     });
     await expect(client.chat.completions.create({ model: 'gpt-4o@nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'MP_ERR_ALIAS_NOT_FOUND' });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', logprobs: true, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('body.logprobs') });
+    await expect(client.chat.completions.create({ model: 'gpt-4o-mini', logit_bias: { '50256': -100 }, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('body.logit_bias') });
     for (const response_format of [{ type: 'json_object' as const }, { type: 'json_schema' as const, json_schema: { name: 'answer', schema: { type: 'object' } } }]) {
       await expect(client.chat.completions.create({ model: 'gpt-4o-mini', response_format, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
         status: 400,

@@ -24,6 +24,10 @@ export interface ChatRequest {
   readonly temperature?: number;
   readonly topP?: number;
   readonly stop?: readonly string[];
+  /** OpenAI's sampling controls; a vendor without them (Anthropic) leaves them out. */
+  readonly seed?: number;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
   /** End-user id for the vendor's abuse monitoring. */
   readonly user?: string;
 }

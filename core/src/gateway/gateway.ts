@@ -40,6 +40,9 @@ export interface ChatCall {
   temperature?: number;
   topP?: number;
   stop?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
   user?: string;
   stream: boolean;
   principal: Principal;
@@ -275,6 +278,9 @@ export class Gateway {
       ...(call.temperature === undefined ? {} : { temperature: call.temperature }),
       ...(call.topP === undefined ? {} : { topP: call.topP }),
       ...(call.stop === undefined ? {} : { stop: call.stop }),
+      ...(call.seed === undefined ? {} : { seed: call.seed }),
+      ...(call.presencePenalty === undefined ? {} : { presencePenalty: call.presencePenalty }),
+      ...(call.frequencyPenalty === undefined ? {} : { frequencyPenalty: call.frequencyPenalty }),
       ...(call.user === undefined ? {} : { user: call.user }),
     };
   }

@@ -55,6 +55,9 @@ function body(request: ChatRequest) {
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.topP === undefined ? {} : { top_p: request.topP }),
     ...(request.stop === undefined ? {} : { stop: [...request.stop] }),
+    ...(request.seed === undefined ? {} : { seed: request.seed }),
+    ...(request.presencePenalty === undefined ? {} : { presence_penalty: request.presencePenalty }),
+    ...(request.frequencyPenalty === undefined ? {} : { frequency_penalty: request.frequencyPenalty }),
     ...(request.user === undefined ? {} : { user: request.user }),
   };
 }

@@ -26,6 +26,9 @@ const ChatBody = z.looseObject({
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().min(0).max(1).optional(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
+  seed: z.int().optional(),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
   stream: z.boolean().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   user: z.string().optional(),
@@ -38,6 +41,10 @@ function textOf(body: ChatBodyValue): ChatMessage[] {
   for (const field of ['tools', 'functions', 'tool_choice']) {
     if ((body as Record<string, unknown>)[field] !== undefined) throw new Errors.BadRequest(`body.${field}: tool calling is not supported by the gateway yet`);
   }
+  // Log probabilities would be missing from the answer without a word.
+  const { logprobs, top_logprobs: topLogprobs, logit_bias: logitBias } = body as { logprobs?: unknown; top_logprobs?: unknown; logit_bias?: unknown };
+  if (logprobs === true || (typeof topLogprobs === 'number' && topLogprobs > 0)) throw new Errors.BadRequest('body.logprobs: log probabilities are not supported by the gateway yet');
+  if (logitBias !== undefined && logitBias !== null && Object.keys(logitBias).length > 0) throw new Errors.BadRequest('body.logit_bias: not supported by the gateway yet');
   // Ignoring it would answer prose to a client that asked for JSON.
   const format = (body as { response_format?: { type?: unknown } | null }).response_format;
   if (format !== undefined && format !== null && format.type !== 'text') {
@@ -110,6 +117,9 @@ export function gatewayRoutes(deps: { gateway: Gateway; metering: MeteringStore;
         ...(body.temperature === undefined ? {} : { temperature: body.temperature }),
         ...(body.top_p === undefined ? {} : { topP: body.top_p }),
         ...(body.stop === undefined ? {} : { stop: [body.stop].flat() }),
+        ...(body.seed === undefined ? {} : { seed: body.seed }),
+        ...(body.presence_penalty === undefined ? {} : { presencePenalty: body.presence_penalty }),
+        ...(body.frequency_penalty === undefined ? {} : { frequencyPenalty: body.frequency_penalty }),
         ...(body.user === undefined ? {} : { user: body.user }),
         stream: body.stream === true,
         principal,
