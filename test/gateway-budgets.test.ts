@@ -134,5 +134,12 @@ describe('budgets', () => {
     while ((text.match(/event: budget\.threshold_crossed/g) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
     expect(text).toContain('"threshold":100');
+    // A call the budget refused ends in the feed as failed, after its planned event.
+    const failedFeed = new AbortController();
+    const failed = (await server.call('/api/v1/events?types=model_call.failed', { signal: failedFeed.signal })).body!.getReader();
+    let failures = '';
+    while (!failures.includes('daily-cap')) failures += new TextDecoder().decode((await failed.read()).value);
+    failedFeed.abort();
+    expect(failures).toMatch(/budget \\"daily-cap\\" \(global, daily\) has/);
   });
 });

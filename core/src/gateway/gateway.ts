@@ -289,7 +289,14 @@ export class Gateway {
   #begin(plan: Plan, call: ChatCall, candidate: RouteCandidate, eventId: string, number: number): Attempt {
     const worst = priceUsage(candidate.cost as CostProfile, { inputTokens: worstCaseInputTokens(plan.messages), outputTokens: plan.maxTokens });
     const keyBudget = budgetOfKey(call.principal);
-    const reservation = this.#budgets.reserve({ principal: call.principal.id, model: candidate.model, worstCaseMicroUsd: worst, ...(keyBudget ? { keyBudget } : {}) });
+    let reservation: Attempt['reservation'];
+    try {
+      reservation = this.#budgets.reserve({ principal: call.principal.id, model: candidate.model, worstCaseMicroUsd: worst, ...(keyBudget ? { keyBudget } : {}) });
+    } catch (error) {
+      // A planned call that a budget refuses still ends in the event feed.
+      this.#emit('modelCallFailed', this.#callEvent({ plan, call, candidate, eventId, number }, { error: (error as Error).message }));
+      throw error;
+    }
     const attempt: Attempt = { plan, call, candidate, eventId, number, reservation, started: performance.now(), firstToken: undefined, deadline: new Deadline(call.signal, this.#config.firstTokenTimeoutMs) };
     this.#emit('modelCallStarted', this.#callEvent(attempt));
     return attempt;
