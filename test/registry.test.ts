@@ -304,6 +304,10 @@ describe('bad input gets a precise 4xx', () => {
     const error = await errorOf(response);
     expect(error.code).toBe('MP_ERR_INVALID_VERSION');
     expect(error.message).toContain('"v1" is not a semantic version');
+    // Build metadata does not tell versions apart in semver: refused, not silently dropped.
+    const build = await pushVersion(server, 'semver', '1.2.0+build.5', { 'a.bin': 'a' });
+    expect(build.status).toBe(400);
+    expect((await errorOf(build)).message).toContain('build metadata (+build.5) does not make a distinct version; use a prerelease such as 1.2.0-build.5');
   });
 
   it('an invalid model name and an unknown model', async () => {

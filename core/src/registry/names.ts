@@ -22,13 +22,20 @@ export function assertAlias(alias: string): void {
   }
 }
 
-/** Normalises to the canonical form (`v1.2.3` → `1.2.3`) or throws a 400 naming the input. */
+/** Normalises a version to register to the canonical form (`v1.2.3` → `1.2.3`) or throws a 400 naming the input. */
 export function canonicalVersion(version: string): string {
-  const valid = semver.valid(version);
-  if (!valid) {
+  const parsed = semver.parse(version);
+  if (!parsed) {
     throw new Errors.InvalidVersion(`"${version}" is not a semantic version (expected MAJOR.MINOR.PATCH, e.g. 1.4.0 or 2.0.0-rc.1)`);
   }
-  return valid;
+  // Semver ignores build metadata when comparing, so 1.2.0+b.5 and 1.2.0+b.6 would be one version: refused rather
+  // than silently dropped.
+  if (parsed.build.length > 0) {
+    throw new Errors.InvalidVersion(
+      `"${version}": build metadata (+${parsed.build.join('.')}) does not make a distinct version; use a prerelease such as ${parsed.version}-${parsed.build.join('.')} or a new patch number`,
+    );
+  }
+  return parsed.version;
 }
 
 /**
