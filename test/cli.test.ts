@@ -183,7 +183,12 @@ describe('modelplane keys (against a running server)', () => {
       expect(offset.status).toBe(201);
       expect(((await offset.json()) as { expiresAt: string }).expiresAt).toBe('2099-01-31T00:00:00.000Z');
       await new Promise((resolve) => setTimeout(resolve, 1100));
+      const viaCli = await modelplane('keys', 'create', '--name', 'yearly', '--scopes', 'read', '--expires', '2099-06-30T12:00:00Z', '--url', server.url, '--key', server.adminKey);
+      expect(viaCli.code).toBe(0);
+      const stale = await modelplane('keys', 'create', '--name', 'stale-cli', '--scopes', 'read', '--expires', '2001-01-01T00:00:00Z', '--url', server.url, '--key', server.adminKey);
+      expect(stale).toMatchObject({ code: 1, stderr: expect.stringContaining('body.expiresAt: is in the past') });
       const listed = await modelplane('keys', 'list', '--url', server.url, '--key', server.adminKey);
+      expect(listed.stdout).toContain('yearly  [read]  models=*  active until 2099-06-30T12:00:00.000Z');
       expect(listed.stdout).toContain(`brief  [read]  models=*  expired ${soon}`);
       expect(listed.stdout).toContain(`hourly  [read]  models=*  active until ${later}`);
     } finally {

@@ -51,7 +51,8 @@ export function addKeyCommands(program: Command): void {
     .option('-m, --models <list>', 'comma-separated model patterns, e.g. ids-*')
     .option('--rate <perSecond:burst>', 'rate limit, e.g. 10:20')
     .option('--budget <usd:period>', 'LLM gateway budget, e.g. 25:monthly or 1.50:daily')
-    .action(async (opts: { name: string; scopes: string; models?: string; rate?: string; budget?: string; url?: string; key?: string }) => {
+    .option('--expires <time>', 'when the key stops working, e.g. 2030-01-31T00:00:00Z')
+    .action(async (opts: { name: string; scopes: string; models?: string; rate?: string; budget?: string; expires?: string; url?: string; key?: string }) => {
       const [perSecond, burst] = (opts.rate ?? '').split(':').map(Number);
       const [usd, period] = (opts.budget ?? '').split(':');
       const created = await new ApiClient(opts).request<KeyView>('POST', '/api/v1/keys', {
@@ -61,6 +62,7 @@ export function addKeyCommands(program: Command): void {
         ...(opts.rate ? { rateLimit: { perSecond, burst } } : {}),
         // The server validates both parts and names the one that is wrong.
         ...(opts.budget ? { budget: { usd: Number(usd), period } } : {}),
+        ...(opts.expires ? { expiresAt: opts.expires } : {}),
       });
       process.stdout.write(`created key ${created.id} (${created.scopes.join(', ')})\n${created.token}\n`);
       process.stderr.write('This token is shown only once; store it now.\n');
