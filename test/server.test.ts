@@ -123,6 +123,7 @@ describe('HTTP server', () => {
     const file = document.paths['/api/v1/models/{name}/versions/{version}/files/{path}'].get;
     expect(file.parameters.map((p: { name: string }) => p.name)).toEqual(['name', 'version', 'path']);
     expect(Object.keys(document.paths).some((path) => path.includes('{*}'))).toBe(false);
+    expect(document.paths['/api/v1/blobs'].post.requestBody.content).toHaveProperty('application/octet-stream');
   });
 });
 

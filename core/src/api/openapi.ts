@@ -6,7 +6,17 @@ interface Document {
 interface Operation {
   operationId?: string;
   parameters?: Array<{ in: string; name: string; description?: string }>;
+  requestBody?: unknown;
 }
+
+/** Bodies streamed past the route schemas (they are never parsed whole), described here for clients. */
+const STREAMED_BODIES: Record<string, unknown> = {
+  'post /api/v1/blobs': {
+    required: true,
+    description: "The file's bytes, streamed; any content type",
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  },
+};
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 
@@ -23,7 +33,8 @@ export function operationIdFor(method: string, path: string): string {
 
 /**
  * The OpenAPI document as generated from the route schemas, finished for client generators: a relative server, an
- * operationId on every operation, and fastify's wildcard (`files/*`) named `path`, since `{*}` is no valid template.
+ * operationId on every operation, streamed upload bodies, and fastify's wildcard (`files/*`) named `path`, since
+ * `{*}` is no valid template.
  */
 export function finishOpenApi(input: Parameters<typeof jsonSchemaTransformObject>[0]): ReturnType<typeof jsonSchemaTransformObject> {
   const document = jsonSchemaTransformObject(input) as unknown as Document;
@@ -33,6 +44,7 @@ export function finishOpenApi(input: Parameters<typeof jsonSchemaTransformObject
     for (const [method, operation] of Object.entries(item) as Array<[string, Operation]>) {
       if (!METHODS.has(method)) continue;
       operation.operationId ??= operationIdFor(method, path);
+      operation.requestBody ??= STREAMED_BODIES[`${method} ${path}`];
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in === 'path' && parameter.name === '*') {
           parameter.name = 'path';
