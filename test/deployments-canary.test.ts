@@ -62,7 +62,9 @@ describe('canary', () => {
     expect(final.status.lastRollout!.reason).toMatch(/error rate/);
     expect(final.status.traffic).toEqual([{ version: '1.0.0', weight: 100 }]);
     expect(final.status.loaded).toEqual(['1.0.0']);
-    expect(outcomes.some((o) => o.version === '1.1.0')).toBe(true);
+    // The candidate took traffic: an answer from it, or one of its failures (the stable version never fails, and a
+    // failed answer names no version; with few canary requests all of them may have failed).
+    expect(outcomes.some((o) => o.version === '1.1.0' || o.status >= 500)).toBe(true);
     // After the rollback every answer comes from the stable version again.
     for (let i = 0; i < 20; i++) expect((await infer(server, 'clf')).version).toBe('1.0.0');
   });
