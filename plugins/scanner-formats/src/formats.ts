@@ -9,7 +9,9 @@ export interface ScanOptions extends ZipLimits {
   maxDepth: number;
 }
 
-const PICKLE_NAMES = /\.(pkl|pickle|pt|pth|bin|ckpt|joblib|data|sav|dat|p)$/i;
+const PICKLE_NAMES = /\.(pkl|pickle|pt|pth|ckpt|joblib|sav|p)$/i;
+/** Names raw tensor data has too (TF.js weight shards, ONNX external data): tried as a pickle, but not claiming to be one. */
+const DATA_NAMES = /\.(bin|data|dat)$/i;
 
 /** Finds the format by content, not by name, and scans it; archives are scanned entry by entry, recursively. */
 export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, depth = 0): Finding[] {
@@ -24,7 +26,7 @@ export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, dep
   }
   const protocol2 = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
   if (protocol2 || PICKLE_NAMES.test(path)) return scanAsPickle(bytes, path, true);
-  if (bytes.length > 0 && PROTOCOL0_START.has(bytes[0]!)) return scanAsPickle(bytes, path, false);
+  if (bytes.length > 0 && (PROTOCOL0_START.has(bytes[0]!) || DATA_NAMES.test(path))) return scanAsPickle(bytes, path, false);
   return [];
 }
 

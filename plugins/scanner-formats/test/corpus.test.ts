@@ -30,6 +30,14 @@ describe('scanner-formats corpus', () => {
 });
 
 describe('files outside the corpus', () => {
+  const repoFixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
+
+  it('passes raw weights named .bin: TF.js weight shards and ONNX external data', async () => {
+    for (const file of ['tfjs/layers/weights.bin', 'tfjs/graph/weights.bin', 'onnx/external/weights.bin']) {
+      expect(await scan(file, readFileSync(join(repoFixtures, file))), file).toEqual([]);
+    }
+  });
+
   it('keeps a gadget read before a parse error, whatever the file is named', async () => {
     // pickle.loads runs os.system at REDUCE, then fails on the junk: the gadget ran.
     const bytes = Buffer.concat([Buffer.from("cos\nsystem\n(S'id'\ntR"), Buffer.from([0xff, 0xfe])]);
