@@ -120,6 +120,8 @@ export function checkInferRequest(signature: ModelSignature, request: InferReque
     }
     if (batched) {
       const count = tensor.shape[0]!;
+      // Models fail in their own words on an empty batch (TF.js: "Pass at least one tensor to concat"), as a 500.
+      if (count === 0) throw new BadTensor(`input "${spec.name}" has no rows (shape ${JSON.stringify(tensor.shape)}); send at least one`);
       if (rows && rows.count !== count) throw new BadTensor(`input "${spec.name}" has ${count} rows, but "${rows.name}" has ${rows.count}`);
       rows ??= { name: spec.name, count };
     }

@@ -110,7 +110,12 @@ export function buildProgram(): Command {
       const loaded = await loadConfigForCli(opts.config);
       const pkg = resolvePluginPackage(spec, loaded.dir);
       const requirements = (pkg.manifest as { python?: { requirements?: string } } | undefined)?.python?.requirements;
-      if (!requirements) throw new Error(`${pkg.name} declares no Python requirements (package.json modelplane.python.requirements); it needs no setup`);
+      if (!requirements) {
+        // Not a failure of the tool: say so without a stack.
+        process.stderr.write(`error: ${pkg.name} declares no Python requirements (package.json modelplane.python.requirements); it needs no setup\n`);
+        process.exitCode = 1;
+        return;
+      }
       // Named after the package without its scope, as the plugin looks it up (see the SDK's pythonEnvDir).
       const env = { name: pkg.name.replace(/^@[^/]+\//, ''), requirements: join(pkg.dir, requirements), python: opts.python };
       const already = existsSync(join(pythonEnvDir(env), '.complete'));

@@ -269,6 +269,10 @@ export function runtimeConformance(runtime: RuntimePlugin, fixtures: readonly Ru
         const short = { ...first, data: first.data.slice(0, Math.max(0, first.data.length - 1)) } as Tensor;
         await rejectsCoded4xx(() => instance.infer({ inputs: [short, ...rest] }), 'data shorter than the shape');
         await rejectsCoded4xx(() => instance.infer({ inputs: fixture.input, outputs: ['__no_such_output'] }), 'unknown output');
+        if (instance.maxBatchSize > 0) {
+          const noRows = fixture.input.map((t) => ({ ...t, shape: [0, ...t.shape.slice(1)], data: t.data.slice(0, 0) }) as Tensor);
+          await rejectsCoded4xx(() => instance.infer({ inputs: noRows }), 'a batch of no rows');
+        }
         strictEqual((await instance.health()).ready, true, 'bad requests must not break the instance');
         await instance.infer({ inputs: fixture.input });
       }),

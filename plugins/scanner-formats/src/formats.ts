@@ -1,6 +1,6 @@
 import { type Finding, inspectOnnx } from '@modelplane/plugin-sdk';
 import { HDF5_MAGIC, kerasModelConfig } from './h5.ts';
-import { PickleError, scanPickle } from './pickle.ts';
+import { knownGadgets, PickleError, PROTOCOL0_START, scanPickle } from './pickle.ts';
 import { scanSavedModel } from './savedmodel.ts';
 import { isZip, listEntries, readEntry, type ZipLimits, ZipError } from './zip.ts';
 
@@ -9,9 +9,9 @@ export interface ScanOptions extends ZipLimits {
   maxDepth: number;
 }
 
-const PICKLE_NAMES = /\.(pkl|pickle|pt|pth|bin|ckpt|joblib|data|sav|dat|p)$/i;
-/** Opcodes a protocol 0/1 pickle can start with; such a file is tried as a pickle whatever its name. */
-const PROTOCOL0_START = new Set([...'c(]}ldNIJKSVXi'].map((c) => c.charCodeAt(0)));
+const PICKLE_NAMES = /\.(pkl|pickle|pt|pth|ckpt|joblib|sav|p)$/i;
+/** Names raw tensor data has too (TF.js weight shards, ONNX external data): tried as a pickle, but not claiming to be one. */
+const DATA_NAMES = /\.(bin|data|dat)$/i;
 
 /** Finds the format by content, not by name, and scans it; archives are scanned entry by entry, recursively. */
 export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, depth = 0): Finding[] {
@@ -26,17 +26,22 @@ export function scanBytes(bytes: Buffer, path: string, options: ScanOptions, dep
   }
   const protocol2 = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
   if (protocol2 || PICKLE_NAMES.test(path)) return scanAsPickle(bytes, path, true);
-  if (bytes.length > 0 && PROTOCOL0_START.has(bytes[0]!)) return scanAsPickle(bytes, path, false);
+  if (bytes.length > 0 && (PROTOCOL0_START.has(bytes[0]!) || DATA_NAMES.test(path))) return scanAsPickle(bytes, path, false);
   return [];
 }
 
-/** `mustParse`: the content claims to be a pickle, so failing to parse it is a finding rather than "not a pickle". */
+/**
+ * `mustParse`: the content claims to be a pickle, so failing to parse it is a finding rather than "not a pickle".
+ * Either way, what was found before a parse error counts (an unpickler runs each opcode as it reads it): all of it
+ * when the content claims to be a pickle, the known gadgets otherwise.
+ */
 function scanAsPickle(bytes: Buffer, path: string, mustParse: boolean): Finding[] {
   try {
     return scanPickle(bytes, path).findings;
   } catch (error) {
-    if (!(error instanceof PickleError) || !mustParse) return [];
-    return [{ severity: 'HIGH', file: path, rule: 'pickle-unparsable', detail: `cannot be read as a pickle (${error.message}); refusing to call it safe` }];
+    if (!(error instanceof PickleError)) return [];
+    if (!mustParse) return knownGadgets(error.findings);
+    return [...error.findings, { severity: 'HIGH', file: path, rule: 'pickle-unparsable', detail: `cannot be read as a pickle (${error.message}); refusing to call it safe` }];
   }
 }
 

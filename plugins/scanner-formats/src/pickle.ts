@@ -82,7 +82,22 @@ const MARK = Symbol('mark');
 type Slot = Value | typeof MARK;
 const OTHER: Value = { kind: 'other' };
 
-export class PickleError extends Error {}
+/** Opcodes a protocol 0/1 pickle (which has no PROTO opcode) can start with. */
+export const PROTOCOL0_START = new Set([...'c(]}ldNIJKSVXi'].map((c) => c.charCodeAt(0)));
+
+/** The findings that name a known code, file or network gadget: random data that only looks like a pickle never spells one. */
+export function knownGadgets(findings: Finding[]): Finding[] {
+  return findings.filter((finding) => finding.severity === 'CRITICAL');
+}
+
+export class PickleError extends Error {
+  /** What was read before the error: an unpickler runs each opcode as it reads it, so those ran too. */
+  readonly findings: Finding[];
+  constructor(message: string, findings: Finding[] = []) {
+    super(message);
+    this.findings = findings;
+  }
+}
 
 export interface PickleScan {
   globals: Array<{ ref: string; opcode: string; offset: number }>;
@@ -96,7 +111,7 @@ export interface PickleScan {
  * resolved through the memo (PUT/BINPUT/LONG_BINPUT/MEMOIZE/GET/BINGET/LONG_BINGET), so splitting a module name off
  * into the memo does not hide it. Nothing is executed.
  */
-export function scanPickle(bytes: Uint8Array, file: string, start = 0): PickleScan {
+export function scanPickle(bytes: Uint8Array, file: string, start = 0, maxPickles = Infinity): PickleScan {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const findings: Finding[] = [];
   const globals: PickleScan['globals'] = [];
@@ -110,18 +125,35 @@ export function scanPickle(bytes: Uint8Array, file: string, start = 0): PickleSc
   let offset = start;
   let end = start;
   let pickles = 0;
-  while (offset < view.length) {
-    if (pickles > 0 && view[offset] !== 0x80) break; // Trailing data that is not another pickle (e.g. joblib's raw arrays).
+  while (offset < view.length && pickles < maxPickles) {
+    if (pickles > 0 && view[offset] !== 0x80) {
+      if (!PROTOCOL0_START.has(view[offset]!)) break; // Trailing data that is not another pickle (e.g. joblib's raw arrays).
+      // Another pickle without a PROTO opcode (protocol 0/1), which a loader reading pickle after pickle (legacy
+      // torch.load) runs as well; if it does not parse it is trailing data, but the gadgets read before the error count.
+      let next: PickleScan;
+      try {
+        next = scanPickle(view, file, offset, 1);
+      } catch (error) {
+        if (!(error instanceof PickleError)) throw error;
+        findings.push(...knownGadgets(error.findings));
+        break;
+      }
+      findings.push(...next.findings);
+      globals.push(...next.globals);
+      offset = end = next.end;
+      pickles++;
+      continue;
+    }
     const stack: Slot[] = [];
     const memo = new Map<number, Value>();
     let stopped = false;
     const pop = (): Slot => {
-      if (stack.length === 0) throw new PickleError(`stack underflow at byte ${offset}`);
+      if (stack.length === 0) throw new PickleError(`stack underflow at byte ${offset}`, findings);
       return stack.pop()!;
     };
     const popToMark = (): Slot[] => {
       const index = stack.lastIndexOf(MARK);
-      if (index < 0) throw new PickleError(`no MARK on the stack at byte ${offset}`);
+      if (index < 0) throw new PickleError(`no MARK on the stack at byte ${offset}`, findings);
       return stack.splice(index).slice(1);
     };
     const reference = (module: string, name: string, opcode: string, at: number) => {
@@ -137,16 +169,16 @@ export function scanPickle(bytes: Uint8Array, file: string, start = 0): PickleSc
     };
     while (!stopped) {
       const at = offset;
-      if (offset >= view.length) throw new PickleError(`truncated: no STOP before the end of the data (pickle starting at byte ${start})`);
+      if (offset >= view.length) throw new PickleError(`truncated: no STOP before the end of the data (pickle starting at byte ${start})`, findings);
       const op = OPCODES[view[offset]!];
-      if (!op) throw new PickleError(`unknown opcode 0x${view[offset]!.toString(16)} at byte ${offset}`);
+      if (!op) throw new PickleError(`unknown opcode 0x${view[offset]!.toString(16)} at byte ${offset}`, findings);
       offset++;
       const need = (n: number) => {
-        if (offset + n > view.length) throw new PickleError(`truncated ${op.name} argument at byte ${at}`);
+        if (offset + n > view.length) throw new PickleError(`truncated ${op.name} argument at byte ${at}`, findings);
       };
       const readLine = () => {
         const nl = view.indexOf(0x0a, offset);
-        if (nl < 0) throw new PickleError(`truncated ${op.name} at byte ${at}: no newline`);
+        if (nl < 0) throw new PickleError(`truncated ${op.name} at byte ${at}: no newline`, findings);
         const line = view.toString('latin1', offset, nl);
         offset = nl + 1;
         return line;

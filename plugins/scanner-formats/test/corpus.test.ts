@@ -9,8 +9,7 @@ const corpus = fileURLToPath(new URL('../corpus/', import.meta.url));
 const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8')) as Array<{ file: string; class: string; expected: 'FAILED' | 'PASSED' }>;
 const scanner = formatsScanner(FormatsOptions.parse({}));
 
-async function scan(file: string) {
-  const bytes = readFileSync(join(corpus, file));
+async function scan(file: string, bytes = readFileSync(join(corpus, file))) {
   return scanner.scan({ path: file.split('/').pop()!, size: bytes.length, open: () => Readable.from([bytes]) });
 }
 
@@ -28,6 +27,30 @@ describe('scanner-formats corpus', () => {
       else expect(failing, JSON.stringify(findings)).toEqual([]);
     });
   }
+});
+
+describe('files outside the corpus', () => {
+  const repoFixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
+
+  it('passes raw weights named .bin: TF.js weight shards and ONNX external data', async () => {
+    for (const file of ['tfjs/layers/weights.bin', 'tfjs/graph/weights.bin', 'onnx/external/weights.bin']) {
+      expect(await scan(file, readFileSync(join(repoFixtures, file))), file).toEqual([]);
+    }
+  });
+
+  it('keeps a gadget read before a parse error, whatever the file is named', async () => {
+    // pickle.loads runs os.system at REDUCE, then fails on the junk: the gadget ran.
+    const bytes = Buffer.concat([Buffer.from("cos\nsystem\n(S'id'\ntR"), Buffer.from([0xff, 0xfe])]);
+    for (const name of ['weights.model', 'model.pkl', 'weights.bin']) {
+      expect(await scan(name, bytes), name).toContainEqual(expect.objectContaining({ severity: 'CRITICAL', rule: 'pickle-global:os.system' }));
+    }
+  });
+
+  it('reads a protocol 0 pickle that follows a protocol 2 one (legacy torch.load reads pickle after pickle)', async () => {
+    const magic = Buffer.from('80028a0a6cfc9c46f9206aa850192e', 'hex'); // pickle.dumps(a long int, protocol=2)
+    const bytes = Buffer.concat([magic, Buffer.from("cos\nsystem\n(S'id'\ntR.")]);
+    expect(await scan('legacy.pt', bytes)).toContainEqual(expect.objectContaining({ severity: 'CRITICAL', rule: 'pickle-global:os.system' }));
+  });
 });
 
 describe('pickle reader', () => {
