@@ -108,6 +108,7 @@ describe('V2 inference', () => {
     ['a wrong element count', { name: 'features', shape: [1, 64], datatype: 'FP32', data: [1, 2] }, 'tensor "features": shape [1,64] needs 64 elements, but data has 2'],
     ['an unknown input', { name: 'flows', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(0) }, 'unexpected input "flows"'],
     ['an unknown datatype', { name: 'features', shape: [1, 64], datatype: 'FLOAT', data: new Array(64).fill(0) }, 'unknown datatype "FLOAT"'],
+    ['no rows', { name: 'features', shape: [0, 64], datatype: 'FP32', data: [] }, 'input "features" has no rows (shape [0,64]); send at least one'],
   ])('answers %s with 400 and names the tensor', async (_label, input, message) => {
     const response = await infer('ids', { inputs: [input] });
     expect(response.status).toBe(400);
@@ -183,7 +184,8 @@ describe('model repository extension', () => {
     expect((await server.call('/v2/repository/models/fixed/unload', { method: 'POST' })).status).toBe(200);
     expect((await server.call('/v2/models/fixed/ready')).status).toBe(400);
     expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(503);
-    expect((await server.call('/v2/repository/models/fixed/load', { method: 'POST', json: {} })).status).toBe(200);
+    // The body is optional: a bare POST loads too.
+    expect((await server.call('/v2/repository/models/fixed/load', { method: 'POST' })).status).toBe(200);
     expect((await server.call('/v2/models/fixed/ready')).status).toBe(200);
     const alias = await server.call('/v2/repository/models/ids-copy/load', { method: 'POST', json: { parameters: { reference: 'ids@1.0.0' } } });
     expect(alias.status).toBe(200);

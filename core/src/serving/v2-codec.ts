@@ -105,6 +105,8 @@ export function checkAgainstSignature(signature: { inputs: TensorSpec[]; outputs
     const fits = spec.shape.length === tensor.shape.length && spec.shape.every((d, i) => d === -1 || d === tensor.shape[i]);
     if (!fits) throw new BadTensor(`input "${spec.name}": shape must match ${JSON.stringify(spec.shape)} (-1: any), got ${JSON.stringify(tensor.shape)}`);
     if (maxBatchSize > 0) {
+      // Refused here, not only by the runtime: batched with other requests, an empty one would pass the runtime's check.
+      if (tensor.shape[0] === 0) throw new BadTensor(`input "${spec.name}" has no rows (shape ${JSON.stringify(tensor.shape)}); send at least one`);
       if (rows !== undefined && tensor.shape[0] !== rows) throw new BadTensor(`input "${spec.name}": ${tensor.shape[0]} rows, but other inputs have ${rows}`);
       rows = tensor.shape[0];
     }

@@ -234,7 +234,8 @@ export function v2Routes(deps: V2Deps): FastifyPluginAsync {
                 .passthrough()
                 .optional(),
             })
-            .optional(),
+            // A POST without a body arrives as null.
+            .nullish(),
         },
       },
       async (request) => {
