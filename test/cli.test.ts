@@ -208,6 +208,8 @@ describe('modelplane keys (against a running server)', () => {
       const failed = await modelplane('scan', 'tainted', '1.0.0', '--url', server.url, '--key', server.adminKey);
       expect(failed.code).toBe(1);
       expect(failed.stdout).toContain('tainted@1.0.0: FAILED');
+      const all = await modelplane('scan', '--all', '--url', server.url, '--key', server.adminKey);
+      expect(all).toMatchObject({ code: 1, stdout: expect.stringContaining('tainted@1.0.0: FAILED') });
       const passed = await modelplane('scan', 'clean', '1.0.0', '--url', server.url, '--key', server.adminKey);
       expect(passed).toMatchObject({ code: 0, stdout: expect.stringContaining('clean@1.0.0: PASSED') });
     } finally {

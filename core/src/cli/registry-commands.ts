@@ -115,13 +115,14 @@ export function addRegistryCommands(program: Command): void {
         );
         out(`${model}@${report.version}: ${report.status}`);
         for (const f of report.findings) out(`  ${f.severity.padEnd(8)} ${f.rule}  ${f.file}`);
-        // A failed scan fails the command, so a CI step can gate on it.
+        // A failed scan fails the command (here and for --all), so a CI step can gate on it.
         if (report.status === 'FAILED') process.exitCode = 1;
         return;
       }
       const result = await client.request<{ scanner: string; scanned: Array<{ model: string; version: string; status: string }> }>('POST', '/api/v1/scans', { all: opts.all === true });
       out(`scanners: ${result.scanner || 'none installed'}; rescanned ${result.scanned.length} version(s)`);
       for (const s of result.scanned) out(`  ${s.model}@${s.version}: ${s.status}`);
+      if (result.scanned.some((s) => s.status === 'FAILED')) process.exitCode = 1;
     });
 
   remote(program.command('gc'))
