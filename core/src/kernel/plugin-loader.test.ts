@@ -60,6 +60,11 @@ beforeAll(() => {
     ),
   );
   writePackage(project.dir, 'mp-setup-throws', plugin('mp-setup-throws', "throw new Error('no database');"));
+  writePackage(
+    project.dir,
+    'mp-holds-timer',
+    plugin('mp-holds-timer', "const timer = setInterval(() => {}, 1000); ctx.hooks.shutdown.tap(ctx.name, () => { clearInterval(timer); globalThis.mpHoldsTimerClosed = true; });"),
+  );
   writePackage(project.dir, 'mp-setup-hangs', plugin('mp-setup-hangs', 'return new Promise(() => {});'));
   writePackage(project.dir, 'mp-dup-guard', plugin('mp-dup-guard', "ctx.register.guard({ id: 'good-guard' });"));
   writePackage(project.dir, 'mp-exports', plugin('mp-exports'), {
@@ -171,6 +176,12 @@ describe('plugin loader', () => {
     expect(error.code).toBe('MP_ERR_PLUGIN_SETUP_FAILED');
     expect(error.message).toContain('mp-setup-throws');
     expect(error.message).toContain('no database');
+  });
+
+  it('shuts down the plugins already set up when a later one fails, so nothing they started keeps running', async () => {
+    const error = await bootError(['mp-holds-timer', 'mp-setup-throws']);
+    expect(error.code).toBe('MP_ERR_PLUGIN_SETUP_FAILED');
+    expect((globalThis as { mpHoldsTimerClosed?: boolean }).mpHoldsTimerClosed).toBe(true);
   });
 
   it('times out a setup that never finishes', async () => {
