@@ -107,6 +107,24 @@ describe('modelplane CLI', () => {
     expect(stderr).toContain('npm install modelplane-plugin-nowhere');
   });
 
+  it('exits once a plugin setup times out, though the setup is still running', async () => {
+    const plugin = join(tmp.dir, 'slow-plugin');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'modelplane-plugin-slow', version: '1.0.0', type: 'module', main: 'index.js' }));
+    writeFileSync(
+      join(plugin, 'index.js'),
+      "import { definePlugin } from '@modelplane/plugin-sdk';\n" +
+        "export default definePlugin({ name: 'modelplane-plugin-slow', version: '1.0.0', apiVersion: '^1', setup: () => new Promise((done) => setTimeout(done, 60_000)) });\n",
+    );
+    const config = join(tmp.dir, 'slow-setup.yaml');
+    writeFileSync(config, `server: { pluginSetupTimeoutMs: 200 }\nplugins: [./slow-plugin]\n`);
+    const started = performance.now();
+    const { code, stderr } = await modelplane('plugins', 'list', '-c', config);
+    expect(code).toBe(1);
+    expect(stderr).toContain('MP_ERR_PLUGIN_SETUP_TIMEOUT: plugin modelplane-plugin-slow: setup did not finish within 200 ms');
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
   it('says which port is taken instead of printing a stack', async () => {
     const { createServer } = await import('node:net');
     const blocker = createServer().listen(0, '127.0.0.1');
