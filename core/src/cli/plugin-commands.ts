@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { EXTENSION_POINTS } from '@modelplane/plugin-sdk';
+import { EXTENSION_POINTS, type ModelplanePlugin } from '@modelplane/plugin-sdk';
 import type { Command } from 'commander';
 import { Errors } from '../errors.ts';
 import { parseConfigText, resolveConfig } from '../kernel/config.ts';
 import { editConfigPlugins } from '../kernel/config-edit.ts';
-import { assertApiCompatible, checkManifest, importPlugin, resolvePluginPackage, validateOptions } from '../kernel/plugin-loader.ts';
+import { assertApiCompatible, checkManifest, importPlugin, type PluginPackage, resolvePluginPackage, validateOptions } from '../kernel/plugin-loader.ts';
 import { DEFAULT_CONFIG_NAMES } from './config-source.ts';
 
 const exec = promisify(execFile);
@@ -134,26 +134,37 @@ export async function addPlugin(spec: string, configFile?: string): Promise<AddR
   const raw = parseConfigText(edit.text, configPath) as { plugins?: Array<string | { package?: string }> };
   const index = (raw.plugins ?? []).findIndex((entry) => (typeof entry === 'string' ? entry : entry.package) === manifest.name);
 
-  if (!existsSync(resolve(projectDir, 'package.json'))) {
-    // Without one, npm would install into the nearest parent project instead.
-    await writeFile(resolve(projectDir, 'package.json'), '{\n  "private": true\n}\n');
-    notes.push(`created ${relative(process.cwd(), resolve(projectDir, 'package.json')) || 'package.json'}`);
-  }
-  const installed = await npm(['install', `${manifest.name}@${manifest.version}`], projectDir);
-  if (installed.code !== 0) {
-    const output = installed.stderr.trim();
-    if (/ERESOLVE|peer dep/i.test(output)) {
-      throw new Errors.PluginPeerConflict(`${manifest.name}@${manifest.version} cannot be installed beside this project's packages (peer dependency conflict):\n${output}`, {
-        details: { plugin: manifest.name, peerDependencies: manifest.peerDependencies },
-      });
+  // What this command creates or installs, so that a refusal leaves the project as it was.
+  const fresh = ['package.json', 'package-lock.json', 'node_modules'].filter((file) => !existsSync(resolve(projectDir, file)));
+  const listed = (await dependenciesOf(projectDir))?.[manifest.name] !== undefined;
+  let pkg: PluginPackage;
+  let plugin: ModelplanePlugin;
+  try {
+    if (fresh.includes('package.json')) {
+      // Without one, npm would install into the nearest parent project instead.
+      await writeFile(resolve(projectDir, 'package.json'), '{\n  "private": true\n}\n');
+      notes.push(`created ${relative(process.cwd(), resolve(projectDir, 'package.json')) || 'package.json'}`);
     }
-    throw new Errors.NpmFailed(`npm install ${manifest.name}@${manifest.version} failed:\n${output}`);
-  }
+    const installed = await npm(['install', `${manifest.name}@${manifest.version}`], projectDir);
+    if (installed.code !== 0) {
+      const output = installed.stderr.trim();
+      if (/ERESOLVE|peer dep/i.test(output)) {
+        throw new Errors.PluginPeerConflict(`${manifest.name}@${manifest.version} cannot be installed beside this project's packages (peer dependency conflict):\n${output}`, {
+          details: { plugin: manifest.name, peerDependencies: manifest.peerDependencies },
+        });
+      }
+      throw new Errors.NpmFailed(`npm install ${manifest.name}@${manifest.version} failed:\n${output}`);
+    }
 
-  // Check what landed on disk the way the server will load it: manifest first, then import and shape.
-  const pkg = resolvePluginPackage(manifest.name, projectDir);
-  checkManifest(pkg);
-  const plugin = await importPlugin(pkg);
+    // Check what landed on disk the way the server will load it: manifest first, then import and shape.
+    pkg = resolvePluginPackage(manifest.name, projectDir);
+    checkManifest(pkg);
+    plugin = await importPlugin(pkg);
+  } catch (error) {
+    if (!listed && (await dependenciesOf(projectDir))?.[manifest.name] !== undefined) await npm(['uninstall', manifest.name], projectDir);
+    for (const file of fresh) await rm(resolve(projectDir, file), { recursive: true, force: true });
+    throw error;
+  }
   try {
     await validateOptions(plugin, undefined, `plugins[${index}].options`);
   } catch (error) {
@@ -161,6 +172,11 @@ export async function addPlugin(spec: string, configFile?: string): Promise<AddR
   }
   if (edit.changed) await writeFile(configPath, edit.text);
   return { name: manifest.name, version: pkg.version, kinds: manifest.modelplane?.kinds ?? [], configPath, added: edit.changed, notes };
+}
+
+async function dependenciesOf(projectDir: string): Promise<Record<string, string> | undefined> {
+  const pkgJson = resolve(projectDir, 'package.json');
+  return existsSync(pkgJson) ? (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies : undefined;
 }
 
 export async function removePlugin(name: string, configFile?: string): Promise<{ configPath: string; removed: boolean; uninstalled: boolean }> {
@@ -171,8 +187,7 @@ export async function removePlugin(name: string, configFile?: string): Promise<{
     checkEditedConfig(await readText(configPath), edit.text, configPath);
     await writeFile(configPath, edit.text);
   }
-  const pkgJson = resolve(projectDir, 'package.json');
-  const deps = existsSync(pkgJson) ? (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies : undefined;
+  const deps = await dependenciesOf(projectDir);
   let uninstalled = false;
   if (deps?.[name]) {
     const result = await npm(['uninstall', name], projectDir);
