@@ -62,6 +62,33 @@ describe('modelplane CLI', () => {
     expect(stderr).toContain('plugins[0].package');
   });
 
+  it('config check: checks the configured plugins as the server will, short of running their setup', async () => {
+    const plugin = (name: string, extra = '') =>
+      `import { definePlugin, z } from '@modelplane/plugin-sdk';\nexport default definePlugin({ name: '${name}', version: '1.0.0', apiVersion: '^1', ${extra} setup() { throw new Error('setup must not run'); } });\n`;
+    const write = (dir: string, name: string, source: string, manifest: Record<string, unknown> = {}) => {
+      mkdirSync(join(tmp.dir, dir), { recursive: true });
+      writeFileSync(join(tmp.dir, dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', type: 'module', main: 'index.js', ...manifest }));
+      writeFileSync(join(tmp.dir, dir, 'index.js'), source);
+    };
+    write('check-options', 'modelplane-plugin-check-options', plugin('modelplane-plugin-check-options', 'optionsSchema: z.object({ threads: z.int() }).strict(),'));
+    write('check-future', 'modelplane-plugin-check-future', "throw new Error('must not be imported');\n", { modelplane: { apiVersion: '^2' } });
+    write('check-fine', 'modelplane-plugin-check-fine', plugin('modelplane-plugin-check-fine'));
+    const config = join(tmp.dir, 'plugins-check.yaml');
+    writeFileSync(
+      config,
+      'plugins:\n  - { package: ./check-options, options: { threads: two } }\n  - ./check-future\n  - modelplane-plugin-nowhere\n  - ./check-fine\n  - ./check-fine\n',
+    );
+    const { code, stderr } = await modelplane('config', 'check', '-c', config);
+    expect(code).toBe(1);
+    expect(stderr).toContain('has 4 problem(s)');
+    expect(stderr).toContain('plugins[0].options.threads: Invalid input: expected number, received string');
+    expect(stderr).toContain('plugins[1]: MP_ERR_PLUGIN_API_INCOMPATIBLE: plugin modelplane-plugin-check-future@1.0.0 requires plugin API ^2');
+    expect(stderr).toContain('plugins[2]: MP_ERR_PLUGIN_NOT_INSTALLED: plugin modelplane-plugin-nowhere is not installed');
+    expect(stderr).toContain('plugins[4]: MP_ERR_PLUGIN_DUPLICATE: plugin modelplane-plugin-check-fine is configured twice (plugins[3] and plugins[4])');
+    writeFileSync(config, 'plugins:\n  - { package: ./check-options, options: { threads: 2 } }\n  - ./check-fine\n');
+    expect(await modelplane('config', 'check', '-c', config)).toMatchObject({ code: 0, stdout: `${config}: OK (2 plugin(s))\n` });
+  });
+
   it('config check: accepts the example config', async () => {
     const { code, stdout } = await modelplane(
       'config',

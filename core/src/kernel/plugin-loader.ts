@@ -217,3 +217,37 @@ export async function runSetup(plugin: ModelplanePlugin, ctx: PluginContext, tim
     clearTimeout(timer);
   }
 }
+
+/**
+ * What `config check` can tell about the configured plugins without running them: each is installed, has a compatible
+ * API range, imports, is made by `definePlugin`, is listed once, and accepts its options. Every problem is returned,
+ * with the config path it belongs to; `setup` is not run, so contributions (and clashing ids) are not checked.
+ */
+export async function checkConfiguredPlugins(
+  entries: readonly { package: string; options: unknown; index: number }[],
+  configDir: string,
+): Promise<Array<{ path: string; message: string }>> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const seen = new Map<string, number>();
+  for (const entry of entries) {
+    const path = `plugins[${entry.index}]`;
+    try {
+      const pkg = resolvePluginPackage(entry.package, configDir);
+      checkManifest(pkg);
+      const plugin = await importPlugin(pkg);
+      assertApiCompatible(plugin.name, plugin.version, plugin.apiVersion);
+      const first = seen.get(plugin.name);
+      if (first !== undefined) {
+        throw new Errors.PluginDuplicate(`plugin ${plugin.name} is configured twice (plugins[${first}] and ${path}); list it once`);
+      }
+      seen.set(plugin.name, entry.index);
+      await validateOptions(plugin, entry.options, `${path}.options`);
+    } catch (error) {
+      if (!isMpError(error)) throw error;
+      const details = (error as { details?: unknown }).details;
+      if (error.code === 'MP_ERR_PLUGIN_OPTIONS_INVALID' && Array.isArray(details)) problems.push(...(details as typeof problems));
+      else problems.push({ path, message: `${error.code}: ${error.message}` });
+    }
+  }
+  return problems;
+}
