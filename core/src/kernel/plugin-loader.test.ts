@@ -122,6 +122,10 @@ describe('plugin loader', () => {
     expect(error.code).toBe('MP_ERR_PLUGIN_NOT_INSTALLED');
     expect(error.message).toContain('mp-missing');
     expect(error.message).toContain('npm install mp-missing');
+    // A path is not something npm can install: the message names the folder it looked in.
+    const path = await bootError(['./plugins/mp-missing']);
+    expect(path.code).toBe('MP_ERR_PLUGIN_NOT_INSTALLED');
+    expect(path.message).toBe(`plugin ./plugins/mp-missing is not a package folder: ${join(project.dir, 'plugins', 'mp-missing', 'package.json')} does not exist`);
   });
 
   it('reports an installed plugin whose import fails, with the cause', async () => {

@@ -43,7 +43,12 @@ export function resolvePluginPackage(spec: string, fromDir: string): PluginPacka
   let dir: string | undefined;
   if (spec.startsWith('.') || isAbsolute(spec)) {
     const candidate = resolve(fromDir, spec);
-    if (existsSync(join(candidate, 'package.json'))) dir = candidate;
+    if (!existsSync(join(candidate, 'package.json'))) {
+      throw new Errors.PluginNotInstalled(`plugin ${spec} is not a package folder: ${join(candidate, 'package.json')} does not exist`, {
+        details: { plugin: spec, from: fromDir },
+      });
+    }
+    dir = candidate;
   } else {
     const searched = createRequire(join(fromDir, 'modelplane.config.js')).resolve.paths(spec) ?? [];
     dir = searched.map((base) => join(base, spec)).find((candidate) => existsSync(join(candidate, 'package.json')));
