@@ -50,6 +50,9 @@ beforeAll(() => {
   writePackage(project.dir, 'mp-manifest-api-3', "throw new Error('must not be imported');", {
     modelplane: { kinds: ['guard'], apiVersion: '^3' },
   });
+  writePackage(project.dir, 'mp-manifest-no-range', "throw new Error('must not be imported');", {
+    modelplane: { kinds: ['guard'], apiVersion: 'one' },
+  });
   writePackage(
     project.dir,
     'mp-options',
@@ -159,6 +162,12 @@ describe('plugin loader', () => {
     const error = await bootError(['mp-manifest-api-3']);
     expect(error.code).toBe('MP_ERR_PLUGIN_API_INCOMPATIBLE');
     expect(error.message).toContain('^3');
+  });
+
+  it('refuses a package.json manifest whose apiVersion is not a semver range, instead of calling it incompatible', async () => {
+    const error = await bootError(['mp-manifest-no-range']);
+    expect(error.code).toBe('MP_ERR_NOT_A_PLUGIN');
+    expect(error.message).toBe('plugin mp-manifest-no-range@1.2.3 declares plugin API "one", which is not a semver range such as ^1');
   });
 
   it('validates options with the plugin schema and names the config path', async () => {

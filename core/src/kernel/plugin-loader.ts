@@ -110,6 +110,11 @@ export function checkManifest(pkg: PluginPackage): void {
 }
 
 export function assertApiCompatible(name: string, version: string, range: string): void {
+  if (semver.validRange(range) === null) {
+    throw new Errors.NotAPlugin(`plugin ${name}@${version} declares plugin API "${range}", which is not a semver range such as ^1`, {
+      details: { plugin: name, pluginVersion: version, required: range },
+    });
+  }
   if (!semver.satisfies(PLUGIN_API_VERSION, range, { includePrerelease: true })) {
     throw new Errors.PluginApiIncompatible(
       `plugin ${name}@${version} requires plugin API ${range}, but this Modelplane core provides plugin API ${PLUGIN_API_VERSION}`,
