@@ -80,7 +80,13 @@ export function checkRegistryManifest(manifest: RegistryManifest): void {
 
 /** The config file a command edits: `-c`, else one in the working directory, else a new modelplane.config.yaml. */
 function configFileFor(file: string | undefined): string {
-  if (file) return resolve(file);
+  if (file) {
+    // npm runs in the config's folder; without this, a missing one reads as "cannot run npm: spawn npm ENOENT".
+    if (!existsSync(dirname(resolve(file)))) {
+      throw new Errors.ConfigNotFound(`${dirname(resolve(file))} does not exist (the folder of the config file ${file})`, { details: { path: resolve(file) } });
+    }
+    return resolve(file);
+  }
   return DEFAULT_CONFIG_NAMES.map((name) => resolve(name)).find((path) => existsSync(path)) ?? resolve('modelplane.config.yaml');
 }
 
