@@ -205,6 +205,8 @@ describe('plugin ecosystem against a real npm registry', () => {
 
     const missing = await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-nowhere'], project);
     expect(missing.stderr).toContain(`MP_ERR_PLUGIN_NOT_FOUND: plugin modelplane-plugin-nowhere was not found in the npm registry ${registry.url}/`);
+    const noMatch = await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-from-the-future@^9'], project);
+    expect(noMatch.stderr).toContain(`MP_ERR_PLUGIN_NOT_FOUND: no version of modelplane-plugin-from-the-future matches "^9" in the npm registry ${registry.url}/`);
     const notPlugin = await run(node, [cli, 'plugins', 'add', 'zod'], project);
     expect(notPlugin.stderr).toMatch(/MP_ERR_NOT_A_PLUGIN: zod@\S+ is not a Modelplane plugin/);
     expect(readFileSync(join(project, 'modelplane.config.yaml'), 'utf8')).toBe(configText);

@@ -45,6 +45,10 @@ async function viewManifest(spec: string, cwd: string): Promise<RegistryManifest
   const result = await npm(['view', `${name}@${range}`, 'name', 'version', 'keywords', 'modelplane', 'peerDependencies', '--json'], cwd);
   const registry = async () => (await npm(['config', 'get', 'registry'], cwd)).stdout.trim();
   if (result.code !== 0) {
+    // npm answers E404 too when the package exists but no version matches the range or tag.
+    if (/No match found for version/.test(result.stderr + result.stdout)) {
+      throw new Errors.PluginNotFound(`no version of ${name} matches "${range}" in the npm registry ${await registry()}`, { details: { plugin: name, range } });
+    }
     if (/E404|404 Not Found|is not in this registry/.test(result.stderr + result.stdout)) {
       throw new Errors.PluginNotFound(`plugin ${name} was not found in the npm registry ${await registry()}`, { details: { plugin: name } });
     }
