@@ -68,6 +68,11 @@ beforeAll(() => {
     'mp-holds-timer',
     plugin('mp-holds-timer', "const timer = setInterval(() => {}, 1000); ctx.hooks.shutdown.tap(ctx.name, () => { clearInterval(timer); globalThis.mpHoldsTimerClosed = true; });"),
   );
+  writePackage(
+    project.dir,
+    'mp-runtime-typo',
+    plugin('mp-runtime-typo', "ctx.register.runtime({ id: 'typo', frameworks: 'x', devices: ['cpu'], laod: async () => ({}) });"),
+  );
   writePackage(project.dir, 'mp-setup-hangs', plugin('mp-setup-hangs', 'return new Promise(() => {});'));
   writePackage(project.dir, 'mp-dup-guard', plugin('mp-dup-guard', "ctx.register.guard({ id: 'good-guard' });"));
   writePackage(project.dir, 'mp-exports', plugin('mp-exports'), {
@@ -209,6 +214,12 @@ describe('plugin loader', () => {
     expect(error.message).toContain('mp-good');
     expect(error.message).toContain('mp-dup-guard');
     expect(error.message).toContain('good-guard');
+  });
+
+  it('refuses a contribution missing what its extension point calls, at boot rather than at the first request', async () => {
+    const error = await bootError(['mp-runtime-typo']);
+    expect(error.code).toBe('MP_ERR_INVALID_CONTRIBUTION');
+    expect(error.message).toBe('plugin mp-runtime-typo registered runtime "typo" without frameworks (a list) and load (a function)');
   });
 
   it('refuses the same plugin configured twice', async () => {
