@@ -63,6 +63,33 @@ describe('modelplane CLI', () => {
     expect(stderr).toContain('plugins[0].package');
   });
 
+  it('config check: checks the configured plugins as the server will, short of running their setup', async () => {
+    const plugin = (name: string, extra = '') =>
+      `import { definePlugin, z } from '@modelplane/plugin-sdk';\nexport default definePlugin({ name: '${name}', version: '1.0.0', apiVersion: '^1', ${extra} setup() { throw new Error('setup must not run'); } });\n`;
+    const write = (dir: string, name: string, source: string, manifest: Record<string, unknown> = {}) => {
+      mkdirSync(join(tmp.dir, dir), { recursive: true });
+      writeFileSync(join(tmp.dir, dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', type: 'module', main: 'index.js', ...manifest }));
+      writeFileSync(join(tmp.dir, dir, 'index.js'), source);
+    };
+    write('check-options', 'modelplane-plugin-check-options', plugin('modelplane-plugin-check-options', 'optionsSchema: z.object({ threads: z.int() }).strict(),'));
+    write('check-future', 'modelplane-plugin-check-future', "throw new Error('must not be imported');\n", { modelplane: { apiVersion: '^2' } });
+    write('check-fine', 'modelplane-plugin-check-fine', plugin('modelplane-plugin-check-fine'));
+    const config = join(tmp.dir, 'plugins-check.yaml');
+    writeFileSync(
+      config,
+      'plugins:\n  - { package: ./check-options, options: { threads: two } }\n  - ./check-future\n  - modelplane-plugin-nowhere\n  - ./check-fine\n  - ./check-fine\n',
+    );
+    const { code, stderr } = await modelplane('config', 'check', '-c', config);
+    expect(code).toBe(1);
+    expect(stderr).toContain('has 4 problem(s)');
+    expect(stderr).toContain('plugins[0].options.threads: Invalid input: expected number, received string');
+    expect(stderr).toContain('plugins[1]: MP_ERR_PLUGIN_API_INCOMPATIBLE: plugin modelplane-plugin-check-future@1.0.0 requires plugin API ^2');
+    expect(stderr).toContain('plugins[2]: MP_ERR_PLUGIN_NOT_INSTALLED: plugin modelplane-plugin-nowhere is not installed');
+    expect(stderr).toContain('plugins[4]: MP_ERR_PLUGIN_DUPLICATE: plugin modelplane-plugin-check-fine is configured twice (plugins[3] and plugins[4])');
+    writeFileSync(config, 'plugins:\n  - { package: ./check-options, options: { threads: 2 } }\n  - ./check-fine\n');
+    expect(await modelplane('config', 'check', '-c', config)).toMatchObject({ code: 0, stdout: `${config}: OK (2 plugin(s))\n` });
+  });
+
   it('config check: accepts the example config', async () => {
     const { code, stdout } = await modelplane(
       'config',
@@ -107,6 +134,24 @@ describe('modelplane CLI', () => {
     expect(stderr).toContain('MP_ERR_PLUGIN_NOT_INSTALLED');
     expect(stderr).toContain('npm install modelplane-plugin-nowhere');
   });
+
+  it('exits once a plugin setup times out, though the setup is still running', async () => {
+    const plugin = join(tmp.dir, 'slow-plugin');
+    mkdirSync(plugin, { recursive: true });
+    writeFileSync(join(plugin, 'package.json'), JSON.stringify({ name: 'modelplane-plugin-slow', version: '1.0.0', type: 'module', main: 'index.js' }));
+    writeFileSync(
+      join(plugin, 'index.js'),
+      "import { definePlugin } from '@modelplane/plugin-sdk';\n" +
+        "export default definePlugin({ name: 'modelplane-plugin-slow', version: '1.0.0', apiVersion: '^1', setup: () => new Promise((done) => setTimeout(done, 60_000)) });\n",
+    );
+    const config = join(tmp.dir, 'slow-setup.yaml');
+    writeFileSync(config, `server: { pluginSetupTimeoutMs: 200 }\nplugins: [./slow-plugin]\n`);
+    const started = performance.now();
+    const { code, stderr } = await modelplane('plugins', 'list', '-c', config);
+    expect(code).toBe(1);
+    expect(stderr).toContain('MP_ERR_PLUGIN_SETUP_TIMEOUT: plugin modelplane-plugin-slow: setup did not finish within 200 ms');
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }, 30_000);
 
   it('says which port is taken instead of printing a stack', async () => {
     const { createServer } = await import('node:net');

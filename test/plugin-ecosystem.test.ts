@@ -4,7 +4,7 @@
  * with it over V2; and refuse a plugin built for another plugin API without touching the config.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -205,6 +205,8 @@ describe('plugin ecosystem against a real npm registry', () => {
 
     const missing = await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-nowhere'], project);
     expect(missing.stderr).toContain(`MP_ERR_PLUGIN_NOT_FOUND: plugin modelplane-plugin-nowhere was not found in the npm registry ${registry.url}/`);
+    const noMatch = await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-from-the-future@^9'], project);
+    expect(noMatch.stderr).toContain(`MP_ERR_PLUGIN_NOT_FOUND: no version of modelplane-plugin-from-the-future matches "^9" in the npm registry ${registry.url}/`);
     const notPlugin = await run(node, [cli, 'plugins', 'add', 'zod'], project);
     expect(notPlugin.stderr).toMatch(/MP_ERR_NOT_A_PLUGIN: zod@\S+ is not a Modelplane plugin/);
     expect(readFileSync(join(project, 'modelplane.config.yaml'), 'utf8')).toBe(configText);
@@ -224,5 +226,29 @@ describe('plugin ecosystem against a real npm registry', () => {
     expect(conflict.stderr).toContain('MP_ERR_PLUGIN_PEER_CONFLICT: modelplane-plugin-old-zod@1.0.0 cannot be installed');
     expect(conflict.stderr).toContain('zod@"^3"');
     expect(readFileSync(join(project, 'modelplane.config.yaml'), 'utf8')).toBe(configText);
+
+    // A plugin refused only once installed (its code fails to import) is uninstalled again: the project is as it was.
+    const broken = join(tmp, 'modelplane-plugin-broken-import');
+    mkdirSync(broken);
+    writeFileSync(
+      join(broken, 'package.json'),
+      JSON.stringify({ name: 'modelplane-plugin-broken-import', version: '1.0.0', type: 'module', main: 'index.js', keywords: ['modelplane-plugin'], modelplane: { kinds: ['guard'], apiVersion: '^1' } }),
+    );
+    writeFileSync(join(broken, 'index.js'), "throw new Error('kaboom at import');\n");
+    await ok('npm', ['publish', '--registry', registry.url], broken);
+    const packageJson = readFileSync(join(project, 'package.json'), 'utf8');
+    const importFails = await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-broken-import'], project);
+    expect(importFails.code).toBe(1);
+    expect(importFails.stderr).toContain('MP_ERR_PLUGIN_IMPORT_FAILED');
+    expect(readFileSync(join(project, 'package.json'), 'utf8')).toBe(packageJson);
+    expect(existsSync(join(project, 'node_modules', 'modelplane-plugin-broken-import'))).toBe(false);
+    expect(readFileSync(join(project, 'modelplane.config.yaml'), 'utf8')).toBe(configText);
+    // In a project without a package.json, the one it created goes too, with the lock file and node_modules.
+    const bare = join(tmp, 'project-bare');
+    mkdirSync(bare);
+    writeFileSync(join(bare, '.npmrc'), `registry=${registry.url}/\n`);
+    writeFileSync(join(bare, 'modelplane.config.yaml'), configText);
+    expect((await run(node, [cli, 'plugins', 'add', 'modelplane-plugin-broken-import'], bare)).stderr).toContain('MP_ERR_PLUGIN_IMPORT_FAILED');
+    expect(readdirSync(bare).sort()).toEqual(['.npmrc', 'modelplane.config.yaml']);
   }, 90_000);
 });

@@ -19,6 +19,7 @@ export const Errors = {
   PluginSetupFailed: defineError('MP_ERR_PLUGIN_SETUP_FAILED', 500),
   PluginSetupTimeout: defineError('MP_ERR_PLUGIN_SETUP_TIMEOUT', 500),
   PluginDuplicate: defineError('MP_ERR_PLUGIN_DUPLICATE', 500),
+  PluginHookFailed: defineError('MP_ERR_PLUGIN_HOOK_FAILED', 500),
   // plugin installation (`modelplane plugins add`)
   PluginNotFound: defineError('MP_ERR_PLUGIN_NOT_FOUND', 404),
   PluginPeerConflict: defineError('MP_ERR_PLUGIN_PEER_CONFLICT', 409),

@@ -9,5 +9,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 try {
   await buildProgram().exitOverride().parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = report(error);
+  // Exit now rather than when the event loop empties: a plugin whose setup timed out may still be running, holding
+  // the process open long after the error was printed.
+  process.exit(report(error));
 }

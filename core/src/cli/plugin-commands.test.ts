@@ -1,5 +1,7 @@
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRegistryManifest, parseSpec } from './plugin-commands.ts';
+import { addPlugin, checkRegistryManifest, parseSpec, removePlugin } from './plugin-commands.ts';
 
 describe('parseSpec', () => {
   it.each([
@@ -26,5 +28,14 @@ describe('checkRegistryManifest', () => {
     expect(() => checkRegistryManifest({ ...base, modelplane: { apiVersion: '>=2' } })).toThrow(
       /modelplane-plugin-x@1\.0\.0 requires plugin API >=2, but this Modelplane core provides plugin API 1\.\d+\.\d+/,
     );
+  });
+});
+
+describe('plugins add / remove with -c in a folder that does not exist', () => {
+  it('names the missing folder instead of failing to run npm there', async () => {
+    const missing = join(tmpdir(), `mp-no-such-folder-${process.pid}`, 'modelplane.config.yaml');
+    for (const command of [() => addPlugin('modelplane-plugin-x', missing), () => removePlugin('modelplane-plugin-x', missing)]) {
+      await expect(command()).rejects.toMatchObject({ code: 'MP_ERR_CONFIG_NOT_FOUND', message: `${dirname(missing)} does not exist (the folder of the config file ${missing})` });
+    }
   });
 });

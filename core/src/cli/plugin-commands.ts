@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { EXTENSION_POINTS } from '@modelplane/plugin-sdk';
+import { EXTENSION_POINTS, type ModelplanePlugin } from '@modelplane/plugin-sdk';
 import type { Command } from 'commander';
 import { Errors } from '../errors.ts';
 import { parseConfigText, resolveConfig } from '../kernel/config.ts';
 import { editConfigPlugins } from '../kernel/config-edit.ts';
-import { assertApiCompatible, checkManifest, importPlugin, resolvePluginPackage, validateOptions } from '../kernel/plugin-loader.ts';
+import { assertApiCompatible, checkManifest, importPlugin, type PluginPackage, resolvePluginPackage, validateOptions } from '../kernel/plugin-loader.ts';
 import { DEFAULT_CONFIG_NAMES } from './config-source.ts';
 
 const exec = promisify(execFile);
@@ -45,6 +45,10 @@ async function viewManifest(spec: string, cwd: string): Promise<RegistryManifest
   const result = await npm(['view', `${name}@${range}`, 'name', 'version', 'keywords', 'modelplane', 'peerDependencies', '--json'], cwd);
   const registry = async () => (await npm(['config', 'get', 'registry'], cwd)).stdout.trim();
   if (result.code !== 0) {
+    // npm answers E404 too when the package exists but no version matches the range or tag.
+    if (/No match found for version/.test(result.stderr + result.stdout)) {
+      throw new Errors.PluginNotFound(`no version of ${name} matches "${range}" in the npm registry ${await registry()}`, { details: { plugin: name, range } });
+    }
     if (/E404|404 Not Found|is not in this registry/.test(result.stderr + result.stdout)) {
       throw new Errors.PluginNotFound(`plugin ${name} was not found in the npm registry ${await registry()}`, { details: { plugin: name } });
     }
@@ -80,7 +84,13 @@ export function checkRegistryManifest(manifest: RegistryManifest): void {
 
 /** The config file a command edits: `-c`, else one in the working directory, else a new modelplane.config.yaml. */
 function configFileFor(file: string | undefined): string {
-  if (file) return resolve(file);
+  if (file) {
+    // npm runs in the config's folder; without this, a missing one reads as "cannot run npm: spawn npm ENOENT".
+    if (!existsSync(dirname(resolve(file)))) {
+      throw new Errors.ConfigNotFound(`${dirname(resolve(file))} does not exist (the folder of the config file ${file})`, { details: { path: resolve(file) } });
+    }
+    return resolve(file);
+  }
   return DEFAULT_CONFIG_NAMES.map((name) => resolve(name)).find((path) => existsSync(path)) ?? resolve('modelplane.config.yaml');
 }
 
@@ -134,26 +144,37 @@ export async function addPlugin(spec: string, configFile?: string): Promise<AddR
   const raw = parseConfigText(edit.text, configPath) as { plugins?: Array<string | { package?: string }> };
   const index = (raw.plugins ?? []).findIndex((entry) => (typeof entry === 'string' ? entry : entry.package) === manifest.name);
 
-  if (!existsSync(resolve(projectDir, 'package.json'))) {
-    // Without one, npm would install into the nearest parent project instead.
-    await writeFile(resolve(projectDir, 'package.json'), '{\n  "private": true\n}\n');
-    notes.push(`created ${relative(process.cwd(), resolve(projectDir, 'package.json')) || 'package.json'}`);
-  }
-  const installed = await npm(['install', `${manifest.name}@${manifest.version}`], projectDir);
-  if (installed.code !== 0) {
-    const output = installed.stderr.trim();
-    if (/ERESOLVE|peer dep/i.test(output)) {
-      throw new Errors.PluginPeerConflict(`${manifest.name}@${manifest.version} cannot be installed beside this project's packages (peer dependency conflict):\n${output}`, {
-        details: { plugin: manifest.name, peerDependencies: manifest.peerDependencies },
-      });
+  // What this command creates or installs, so that a refusal leaves the project as it was.
+  const fresh = ['package.json', 'package-lock.json', 'node_modules'].filter((file) => !existsSync(resolve(projectDir, file)));
+  const listed = (await dependenciesOf(projectDir))?.[manifest.name] !== undefined;
+  let pkg: PluginPackage;
+  let plugin: ModelplanePlugin;
+  try {
+    if (fresh.includes('package.json')) {
+      // Without one, npm would install into the nearest parent project instead.
+      await writeFile(resolve(projectDir, 'package.json'), '{\n  "private": true\n}\n');
+      notes.push(`created ${relative(process.cwd(), resolve(projectDir, 'package.json')) || 'package.json'}`);
     }
-    throw new Errors.NpmFailed(`npm install ${manifest.name}@${manifest.version} failed:\n${output}`);
-  }
+    const installed = await npm(['install', `${manifest.name}@${manifest.version}`], projectDir);
+    if (installed.code !== 0) {
+      const output = installed.stderr.trim();
+      if (/ERESOLVE|peer dep/i.test(output)) {
+        throw new Errors.PluginPeerConflict(`${manifest.name}@${manifest.version} cannot be installed beside this project's packages (peer dependency conflict):\n${output}`, {
+          details: { plugin: manifest.name, peerDependencies: manifest.peerDependencies },
+        });
+      }
+      throw new Errors.NpmFailed(`npm install ${manifest.name}@${manifest.version} failed:\n${output}`);
+    }
 
-  // Check what landed on disk the way the server will load it: manifest first, then import and shape.
-  const pkg = resolvePluginPackage(manifest.name, projectDir);
-  checkManifest(pkg);
-  const plugin = await importPlugin(pkg);
+    // Check what landed on disk the way the server will load it: manifest first, then import and shape.
+    pkg = resolvePluginPackage(manifest.name, projectDir);
+    checkManifest(pkg);
+    plugin = await importPlugin(pkg);
+  } catch (error) {
+    if (!listed && (await dependenciesOf(projectDir))?.[manifest.name] !== undefined) await npm(['uninstall', manifest.name], projectDir);
+    for (const file of fresh) await rm(resolve(projectDir, file), { recursive: true, force: true });
+    throw error;
+  }
   try {
     await validateOptions(plugin, undefined, `plugins[${index}].options`);
   } catch (error) {
@@ -161,6 +182,11 @@ export async function addPlugin(spec: string, configFile?: string): Promise<AddR
   }
   if (edit.changed) await writeFile(configPath, edit.text);
   return { name: manifest.name, version: pkg.version, kinds: manifest.modelplane?.kinds ?? [], configPath, added: edit.changed, notes };
+}
+
+async function dependenciesOf(projectDir: string): Promise<Record<string, string> | undefined> {
+  const pkgJson = resolve(projectDir, 'package.json');
+  return existsSync(pkgJson) ? (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies : undefined;
 }
 
 export async function removePlugin(name: string, configFile?: string): Promise<{ configPath: string; removed: boolean; uninstalled: boolean }> {
@@ -171,8 +197,7 @@ export async function removePlugin(name: string, configFile?: string): Promise<{
     checkEditedConfig(await readText(configPath), edit.text, configPath);
     await writeFile(configPath, edit.text);
   }
-  const pkgJson = resolve(projectDir, 'package.json');
-  const deps = existsSync(pkgJson) ? (JSON.parse(await readFile(pkgJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies : undefined;
+  const deps = await dependenciesOf(projectDir);
   let uninstalled = false;
   if (deps?.[name]) {
     const result = await npm(['uninstall', name], projectDir);

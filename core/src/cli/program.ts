@@ -3,7 +3,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { closeOnSignals, startServer } from '../app.ts';
 import { createKernel } from '../kernel/kernel.ts';
-import { resolvePluginPackage } from '../kernel/plugin-loader.ts';
+import { checkConfiguredPlugins, resolvePluginPackage } from '../kernel/plugin-loader.ts';
+import { Errors } from '../errors.ts';
 import { CORE_VERSION } from '../version.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +60,13 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP)
     .action(async (opts: { config?: string }) => {
       const loaded = await loadConfigForCli(opts.config);
-      process.stdout.write(`${loaded.path ?? 'embedded defaults'}: OK (${loaded.plugins.length} plugin(s))\n`);
+      const where = loaded.path ?? 'embedded defaults';
+      const problems = await checkConfiguredPlugins(loaded.plugins, loaded.dir);
+      if (problems.length > 0) {
+        const lines = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
+        throw new Errors.ConfigInvalid(`${where} has ${problems.length} problem(s):\n${lines}`, { details: problems });
+      }
+      process.stdout.write(`${where}: OK (${loaded.plugins.length} plugin(s))\n`);
     });
 
   const plugins = program.command('plugins').description('install, remove, find and inspect plugins; set up their Python environments');

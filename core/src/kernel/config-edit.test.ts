@@ -45,5 +45,22 @@ describe('editConfigPlugins', () => {
 
   it('refuses a plugins key that is not a list', () => {
     expect(() => editConfigPlugins('plugins: nope\n', 'c.yaml', 'add', 'p')).toThrow('plugins must be a list');
+    expect(() => editConfigPlugins('{"plugins": "nope"}', 'c.json', 'add', 'p')).toThrow('c.json: plugins must be a list');
+  });
+
+  it('refuses, with a coded error, a file that does not parse or is not a mapping', () => {
+    const refusal = (text: string, file: string) => {
+      try {
+        editConfigPlugins(text, file, 'add', 'p');
+      } catch (error) {
+        return `${(error as { code: string }).code}: ${(error as Error).message}`;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refusal('{"plugins": [', 'c.json')).toMatch(/^MP_ERR_CONFIG_SYNTAX: c\.json: invalid JSON: /);
+    for (const [text, file] of [['[1]', 'c.json'], ['null', 'c.json'], ['- a\n', 'c.yaml'], ['hello\n', 'c.yaml']] as const) {
+      expect(refusal(text, file)).toBe(`MP_ERR_CONFIG_INVALID: ${file}: the config must be a mapping of keys (server, plugins, …)`);
+    }
+    expect(editConfigPlugins('# only a comment\n', 'c.yaml', 'add', 'p').text).toContain('plugins:\n  - p\n');
   });
 });

@@ -16,8 +16,18 @@ const names = (entry: Entry, name: string) => (typeof entry === 'string' ? entry
  * comments and is rewritten with two-space indentation.
  */
 export function editConfigPlugins(text: string, file: string, action: 'add' | 'remove', name: string): ConfigEdit {
+  const notAMapping = () =>
+    new Errors.ConfigInvalid(`${file}: the config must be a mapping of keys (server, plugins, …)`, { details: [{ path: '(root)', message: 'expected a mapping' }] });
+  const notAList = () => new Errors.ConfigInvalid(`${file}: plugins must be a list`, { details: [{ path: 'plugins', message: 'expected a list' }] });
   if (extname(file) === '.json') {
-    const config = (text.trim() === '' ? {} : JSON.parse(text)) as { plugins?: Entry[] };
+    let config: { plugins?: Entry[] | null };
+    try {
+      config = (text.trim() === '' ? {} : JSON.parse(text)) as typeof config;
+    } catch (error) {
+      throw new Errors.ConfigSyntax(`${file}: invalid JSON: ${(error as Error).message}`);
+    }
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw notAMapping();
+    if (config.plugins !== undefined && config.plugins !== null && !Array.isArray(config.plugins)) throw notAList();
     const plugins = config.plugins ?? [];
     const listed = plugins.some((entry) => names(entry, name));
     if (action === 'add' ? listed : !listed) return { text, changed: false };
@@ -26,10 +36,9 @@ export function editConfigPlugins(text: string, file: string, action: 'add' | 'r
   }
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) throw new Errors.ConfigSyntax(`${file}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (doc.contents !== null && !isMap(doc.contents)) throw notAMapping();
   const plugins = doc.get('plugins', true);
-  if (plugins !== undefined && plugins !== null && !isSeq(plugins)) {
-    throw new Errors.ConfigInvalid(`${file}: plugins must be a list`, { details: [{ path: 'plugins', message: 'expected a list' }] });
-  }
+  if (plugins !== undefined && plugins !== null && !isSeq(plugins)) throw notAList();
   const index = plugins
     ? plugins.items.findIndex((item) => {
         if (isScalar(item)) return item.value === name;

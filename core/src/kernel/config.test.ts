@@ -52,6 +52,15 @@ describe('config', () => {
     expect(problems.find((p) => p.path === 'server.port')?.message).toMatch(/number/);
   });
 
+  it('refuses timer durations Node cannot wait for (they would fire after 1 ms)', () => {
+    const problems = problemsOf(() =>
+      resolveConfig({ server: { pluginSetupTimeoutMs: 1e12, shutdownTimeoutMs: 2 ** 31 }, gateway: { firstTokenTimeoutMs: 1e10 }, updates: { intervalMs: 1e10 } }),
+    );
+    expect(problems.map((p) => p.path)).toEqual(['server.shutdownTimeoutMs', 'server.pluginSetupTimeoutMs', 'gateway.firstTokenTimeoutMs', 'updates.intervalMs']);
+    expect(problems[0]!.message).toBe('at most 2147483647 ms (about 24.8 days), the longest timer Node.js supports');
+    expect(resolveConfig({ server: { pluginSetupTimeoutMs: 2 ** 31 - 1 } }).config.server.pluginSetupTimeoutMs).toBe(2 ** 31 - 1);
+  });
+
   it('interpolates ${VAR} and ${VAR:-default}, typing whole-value references', () => {
     const loaded = resolveConfig(
       { server: { host: '${HOST}', port: '${PORT:-9090}' }, storage: { dataDir: '/data/${TENANT}/mp' } },

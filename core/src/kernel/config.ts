@@ -6,6 +6,10 @@ import { z } from 'zod';
 import { Errors } from '../errors.ts';
 import { BatchingSchema, DeploymentSpecSchema } from '../serving/deployments/spec.ts';
 
+/** A duration Node's timers can wait: past 2^31-1 ms they fire after 1 ms instead (with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const timerMs = () => z.int().max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node.js supports`);
+
 const PluginEntrySchema = z.union([
   z.string().min(1),
   z.strictObject({
@@ -27,8 +31,8 @@ export const ConfigSchema = z.strictObject({
         .default(8 * 1024 * 1024),
       requestTimeoutMs: z.int().min(0).default(120_000),
       /** How long shutdown waits for in-flight requests before closing connections. */
-      shutdownTimeoutMs: z.int().positive().default(15_000),
-      pluginSetupTimeoutMs: z.int().positive().default(30_000),
+      shutdownTimeoutMs: timerMs().positive().default(15_000),
+      pluginSetupTimeoutMs: timerMs().positive().default(30_000),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       /**
        * Log each inference call (V2 infer, chat completions) on arrival and completion, as every other request is.
@@ -131,7 +135,7 @@ export const ConfigSchema = z.strictObject({
       /** How many other models a route may fall back to after a 429 / 5xx / timeout before the first token. */
       maxFallbacks: z.int().min(0).default(2),
       /** An upstream that has not produced its first token (or whole answer, non-streaming) by then is abandoned. */
-      firstTokenTimeoutMs: z.int().positive().default(30_000),
+      firstTokenTimeoutMs: timerMs().positive().default(30_000),
       /** A provider's moderation endpoint handed to the guards (guard-pii's input check calls it). */
       moderation: z.strictObject({ provider: z.string().min(1) }).optional(),
       /** Audit `allow` guard decisions too (one entry per guard and stage of every call), not only redactions and blocks. */
@@ -197,7 +201,7 @@ export const ConfigSchema = z.strictObject({
   updates: z
     .strictObject({
       /** How often to check; 0 = only when asked (`POST /api/v1/updates/check`). */
-      intervalMs: z.int().min(0).default(0),
+      intervalMs: timerMs().min(0).default(0),
       /** Other Modelplane servers to pull versions from; each is the source `remote:<name>`. */
       remotes: z
         .array(z.strictObject({ name: z.string().min(1), url: z.url(), apiKey: z.string().min(1).optional() }))

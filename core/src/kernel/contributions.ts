@@ -13,6 +13,19 @@ export interface Contributed<T> {
   plugin: string;
 }
 
+/** What each extension point cannot work without: checked at registration, so a typo fails the boot, not a request. */
+const REQUIRED: Record<ExtensionPointName, ReadonlyArray<readonly [member: string, kind: 'function' | 'list']>> = {
+  runtime: [['frameworks', 'list'], ['load', 'function']],
+  scanner: [['scan', 'function']],
+  routerStrategy: [['rank', 'function']],
+  guard: [],
+  provider: [['chat', 'function'], ['stream', 'function']],
+  metadataStore: [['open', 'function']],
+  artifactStore: [['open', 'function']],
+  source: [['listVersions', 'function']],
+  validator: [['validate', 'function']],
+};
+
 /** What plugins registered for one extension point, by id. */
 export class ExtensionRegistry<T extends Contribution> {
   readonly point: ExtensionPointName;
@@ -30,6 +43,14 @@ export class ExtensionRegistry<T extends Contribution> {
       contribution.id === ''
     ) {
       throw new Errors.InvalidContribution(`plugin ${plugin} registered a ${this.point} without a string "id"`);
+    }
+    const record = contribution as unknown as Record<string, unknown>;
+    const missing = REQUIRED[this.point].filter(([member, kind]) => (kind === 'list' ? !Array.isArray(record[member]) : typeof record[member] !== 'function'));
+    if (missing.length > 0) {
+      throw new Errors.InvalidContribution(
+        `plugin ${plugin} registered ${this.point} "${contribution.id}" without ${missing.map(([member, kind]) => `${member} (a ${kind})`).join(' and ')}`,
+        { details: { plugin, point: this.point, id: contribution.id, missing: missing.map(([member]) => member) } },
+      );
     }
     const existing = this.#byId.get(contribution.id);
     if (existing) {

@@ -1,5 +1,6 @@
-import type { HookName, ModelplaneHooks } from '@modelplane/plugin-sdk';
-import { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } from 'tapable';
+import { type HookName, isMpError, type ModelplaneHooks } from '@modelplane/plugin-sdk';
+import { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, type FullTap } from 'tapable';
+import { Errors } from '../errors.ts';
 
 export type TapListener = (hook: HookName, tap: { name: string; stage?: number }) => void;
 
@@ -28,9 +29,43 @@ export function createHooks(onTap: TapListener = () => {}): ModelplaneHooks {
       register: (tap) => {
         const registered = name === 'shutdown' ? { ...tap, stage: -++shutdownTaps } : tap;
         onTap(name, registered);
-        return registered;
+        return LIFECYCLE.has(name) ? codeErrors(name, registered) : registered;
       },
     });
   }
   return Object.freeze(hooks);
+}
+
+/** Hooks whose failure stops the server (or its shutdown): what a tap throws there is reported as one coded line. */
+const LIFECYCLE = new Set<HookName>(['boot', 'ready', 'shutdown']);
+
+function codeErrors(hook: HookName, tap: FullTap): FullTap {
+  const coded = (error: unknown) =>
+    isMpError(error)
+      ? error
+      : new Errors.PluginHookFailed(`${hook} hook "${tap.name}" threw: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+          details: { hook, tap: tap.name },
+        });
+  const fn = tap.fn as (...args: unknown[]) => unknown;
+  if (tap.type === 'promise') return { ...tap, fn: (...args: unknown[]) => Promise.resolve().then(() => fn(...args)).catch((error: unknown) => Promise.reject(coded(error))) };
+  if (tap.type === 'async') {
+    return {
+      ...tap,
+      fn: (...args: unknown[]) => {
+        const done = args.pop() as (error?: unknown, result?: unknown) => void;
+        fn(...args, (error: unknown, result: unknown) => (error ? done(coded(error)) : done(error, result)));
+      },
+    };
+  }
+  return {
+    ...tap,
+    fn: (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        throw coded(error);
+      }
+    },
+  };
 }

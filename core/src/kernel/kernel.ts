@@ -125,18 +125,26 @@ export async function createKernel(options: KernelOptions): Promise<Kernel> {
     logger.debug({ plugin: plugin.name, ms: Math.round(performance.now() - started) }, 'plugin set up');
   };
 
-  for (const builtin of options.builtins ?? [embeddedStoresPlugin]) {
-    await setUp(builtin, undefined, { builtin: true });
-  }
-  for (const entry of loaded.plugins) {
-    const pkg: PluginPackage = resolvePluginPackage(entry.package, loaded.dir);
-    checkManifest(pkg);
-    const plugin = await importPlugin(pkg);
-    await setUp(plugin, entry.options, {
-      builtin: false,
-      configIndex: entry.index,
-      package: { spec: pkg.spec, name: pkg.name, version: pkg.version, dir: pkg.dir },
-    });
+  try {
+    for (const builtin of options.builtins ?? [embeddedStoresPlugin]) {
+      await setUp(builtin, undefined, { builtin: true });
+    }
+    for (const entry of loaded.plugins) {
+      const pkg: PluginPackage = resolvePluginPackage(entry.package, loaded.dir);
+      checkManifest(pkg);
+      const plugin = await importPlugin(pkg);
+      await setUp(plugin, entry.options, {
+        builtin: false,
+        configIndex: entry.index,
+        package: { spec: pkg.spec, name: pkg.name, version: pkg.version, dir: pkg.dir },
+      });
+    }
+  } catch (error) {
+    // The plugins set up before the failure stop again (their pools, timers, connections), or a failed boot would
+    // keep the process alive with nothing to serve.
+    await hooks.shutdown.promise().catch((cause: unknown) => logger.error({ err: cause }, 'shutdown after a failed boot failed'));
+    await container.dispose().catch(() => {});
+    throw error;
   }
 
   let shutDown = false;

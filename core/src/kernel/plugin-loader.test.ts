@@ -50,6 +50,9 @@ beforeAll(() => {
   writePackage(project.dir, 'mp-manifest-api-3', "throw new Error('must not be imported');", {
     modelplane: { kinds: ['guard'], apiVersion: '^3' },
   });
+  writePackage(project.dir, 'mp-manifest-no-range', "throw new Error('must not be imported');", {
+    modelplane: { kinds: ['guard'], apiVersion: 'one' },
+  });
   writePackage(
     project.dir,
     'mp-options',
@@ -60,6 +63,16 @@ beforeAll(() => {
     ),
   );
   writePackage(project.dir, 'mp-setup-throws', plugin('mp-setup-throws', "throw new Error('no database');"));
+  writePackage(
+    project.dir,
+    'mp-holds-timer',
+    plugin('mp-holds-timer', "const timer = setInterval(() => {}, 1000); ctx.hooks.shutdown.tap(ctx.name, () => { clearInterval(timer); globalThis.mpHoldsTimerClosed = true; });"),
+  );
+  writePackage(
+    project.dir,
+    'mp-runtime-typo',
+    plugin('mp-runtime-typo', "ctx.register.runtime({ id: 'typo', frameworks: 'x', devices: ['cpu'], laod: async () => ({}) });"),
+  );
   writePackage(project.dir, 'mp-setup-hangs', plugin('mp-setup-hangs', 'return new Promise(() => {});'));
   writePackage(project.dir, 'mp-dup-guard', plugin('mp-dup-guard', "ctx.register.guard({ id: 'good-guard' });"));
   writePackage(project.dir, 'mp-exports', plugin('mp-exports'), {
@@ -117,6 +130,10 @@ describe('plugin loader', () => {
     expect(error.code).toBe('MP_ERR_PLUGIN_NOT_INSTALLED');
     expect(error.message).toContain('mp-missing');
     expect(error.message).toContain('npm install mp-missing');
+    // A path is not something npm can install: the message names the folder it looked in.
+    const path = await bootError(['./plugins/mp-missing']);
+    expect(path.code).toBe('MP_ERR_PLUGIN_NOT_INSTALLED');
+    expect(path.message).toBe(`plugin ./plugins/mp-missing is not a package folder: ${join(project.dir, 'plugins', 'mp-missing', 'package.json')} does not exist`);
   });
 
   it('reports an installed plugin whose import fails, with the cause', async () => {
@@ -152,6 +169,12 @@ describe('plugin loader', () => {
     expect(error.message).toContain('^3');
   });
 
+  it('refuses a package.json manifest whose apiVersion is not a semver range, instead of calling it incompatible', async () => {
+    const error = await bootError(['mp-manifest-no-range']);
+    expect(error.code).toBe('MP_ERR_NOT_A_PLUGIN');
+    expect(error.message).toBe('plugin mp-manifest-no-range@1.2.3 declares plugin API "one", which is not a semver range such as ^1');
+  });
+
   it('validates options with the plugin schema and names the config path', async () => {
     const error = await bootError([
       'mp-good',
@@ -173,6 +196,12 @@ describe('plugin loader', () => {
     expect(error.message).toContain('no database');
   });
 
+  it('shuts down the plugins already set up when a later one fails, so nothing they started keeps running', async () => {
+    const error = await bootError(['mp-holds-timer', 'mp-setup-throws']);
+    expect(error.code).toBe('MP_ERR_PLUGIN_SETUP_FAILED');
+    expect((globalThis as { mpHoldsTimerClosed?: boolean }).mpHoldsTimerClosed).toBe(true);
+  });
+
   it('times out a setup that never finishes', async () => {
     const error = await bootError(['mp-setup-hangs'], { pluginSetupTimeoutMs: 100 });
     expect(error.code).toBe('MP_ERR_PLUGIN_SETUP_TIMEOUT');
@@ -185,6 +214,12 @@ describe('plugin loader', () => {
     expect(error.message).toContain('mp-good');
     expect(error.message).toContain('mp-dup-guard');
     expect(error.message).toContain('good-guard');
+  });
+
+  it('refuses a contribution missing what its extension point calls, at boot rather than at the first request', async () => {
+    const error = await bootError(['mp-runtime-typo']);
+    expect(error.code).toBe('MP_ERR_INVALID_CONTRIBUTION');
+    expect(error.message).toBe('plugin mp-runtime-typo registered runtime "typo" without frameworks (a list) and load (a function)');
   });
 
   it('refuses the same plugin configured twice', async () => {

@@ -43,7 +43,12 @@ export function resolvePluginPackage(spec: string, fromDir: string): PluginPacka
   let dir: string | undefined;
   if (spec.startsWith('.') || isAbsolute(spec)) {
     const candidate = resolve(fromDir, spec);
-    if (existsSync(join(candidate, 'package.json'))) dir = candidate;
+    if (!existsSync(join(candidate, 'package.json'))) {
+      throw new Errors.PluginNotInstalled(`plugin ${spec} is not a package folder: ${join(candidate, 'package.json')} does not exist`, {
+        details: { plugin: spec, from: fromDir },
+      });
+    }
+    dir = candidate;
   } else {
     const searched = createRequire(join(fromDir, 'modelplane.config.js')).resolve.paths(spec) ?? [];
     dir = searched.map((base) => join(base, spec)).find((candidate) => existsSync(join(candidate, 'package.json')));
@@ -105,6 +110,11 @@ export function checkManifest(pkg: PluginPackage): void {
 }
 
 export function assertApiCompatible(name: string, version: string, range: string): void {
+  if (semver.validRange(range) === null) {
+    throw new Errors.NotAPlugin(`plugin ${name}@${version} declares plugin API "${range}", which is not a semver range such as ^1`, {
+      details: { plugin: name, pluginVersion: version, required: range },
+    });
+  }
   if (!semver.satisfies(PLUGIN_API_VERSION, range, { includePrerelease: true })) {
     throw new Errors.PluginApiIncompatible(
       `plugin ${name}@${version} requires plugin API ${range}, but this Modelplane core provides plugin API ${PLUGIN_API_VERSION}`,
@@ -216,4 +226,38 @@ export async function runSetup(plugin: ModelplanePlugin, ctx: PluginContext, tim
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What `config check` can tell about the configured plugins without running them: each is installed, has a compatible
+ * API range, imports, is made by `definePlugin`, is listed once, and accepts its options. Every problem is returned,
+ * with the config path it belongs to; `setup` is not run, so contributions (and clashing ids) are not checked.
+ */
+export async function checkConfiguredPlugins(
+  entries: readonly { package: string; options: unknown; index: number }[],
+  configDir: string,
+): Promise<Array<{ path: string; message: string }>> {
+  const problems: Array<{ path: string; message: string }> = [];
+  const seen = new Map<string, number>();
+  for (const entry of entries) {
+    const path = `plugins[${entry.index}]`;
+    try {
+      const pkg = resolvePluginPackage(entry.package, configDir);
+      checkManifest(pkg);
+      const plugin = await importPlugin(pkg);
+      assertApiCompatible(plugin.name, plugin.version, plugin.apiVersion);
+      const first = seen.get(plugin.name);
+      if (first !== undefined) {
+        throw new Errors.PluginDuplicate(`plugin ${plugin.name} is configured twice (plugins[${first}] and ${path}); list it once`);
+      }
+      seen.set(plugin.name, entry.index);
+      await validateOptions(plugin, entry.options, `${path}.options`);
+    } catch (error) {
+      if (!isMpError(error)) throw error;
+      const details = (error as { details?: unknown }).details;
+      if (error.code === 'MP_ERR_PLUGIN_OPTIONS_INVALID' && Array.isArray(details)) problems.push(...(details as typeof problems));
+      else problems.push({ path, message: `${error.code}: ${error.message}` });
+    }
+  }
+  return problems;
 }

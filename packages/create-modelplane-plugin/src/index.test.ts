@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { makeTempDir, repoRoot } from '../../../test/support/tmp.ts';
 import { createPlugin, pluginPackageName, TEMPLATES } from './index.ts';
 
@@ -41,6 +42,11 @@ describe('createPlugin', () => {
       expect(pkg).toMatchObject({ name: created.packageName, peerDependencies: { '@modelplane/plugin-sdk': '^1' }, keywords: ['modelplane-plugin'] });
       expect(existsSync(join(created.dir, '.gitignore')) && !existsSync(join(created.dir, '_gitignore'))).toBe(true);
       expect(readFileSync(join(created.dir, 'src/index.ts'), 'utf8')).toContain(`name: '${created.packageName}'`);
+      // The README's config snippets are pasted as they are: a scoped name must not break the YAML.
+      const readme = readFileSync(join(created.dir, 'README.md'), 'utf8');
+      for (const [, snippet] of readme.matchAll(/```yaml\n([\s\S]*?)```/g)) {
+        expect(parseYaml(snippet!)).toMatchObject({ plugins: [{ package: created.packageName }] });
+      }
     }
     // One tsc and one vitest over all four packages keep this test short.
     writeFileSync(
