@@ -21,8 +21,9 @@ function toDist(target: Exports): Exports {
 }
 
 /**
- * `extra` copies more folders into the stage and the package's `files` (the scaffolder ships the repository's
- * `templates/`); a `bin/` folder is always copied, since bins are plain JavaScript that pick `dist/` when present.
+ * The package's own `files` other than `src` (e.g. `python/`) and a `bin/` folder are copied (bins are plain
+ * JavaScript that pick `dist/` when present); `extra` copies more folders into the stage and its `files` (the
+ * scaffolder ships the repository's `templates/`).
  */
 export function stagePackage(packageDir: string, outDir: string, extra: Record<string, string> = {}): string {
   const dir = resolve(packageDir);
@@ -32,7 +33,13 @@ export function stagePackage(packageDir: string, outDir: string, extra: Record<s
   execFileSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { stdio: 'inherit' });
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
   pkg.exports = toDist(pkg.exports as Exports);
-  const copies: Record<string, string> = { ...(existsSync(join(dir, 'bin')) ? { bin: join(dir, 'bin') } : {}), ...extra };
+  // What the package itself ships besides its sources (the SDK's and the sidecar runtimes' python/) goes along.
+  const shipped = ((pkg.files as string[] | undefined) ?? []).filter((entry) => entry !== 'src' && entry !== 'dist' && existsSync(join(dir, entry)));
+  const copies: Record<string, string> = {
+    ...Object.fromEntries(shipped.map((entry) => [entry, join(dir, entry)])),
+    ...(existsSync(join(dir, 'bin')) ? { bin: join(dir, 'bin') } : {}),
+    ...extra,
+  };
   for (const [name, from] of Object.entries(copies)) cpSync(from, join(out, name), { recursive: true });
   pkg.files = ['dist', ...Object.keys(copies)];
   delete pkg.scripts;
