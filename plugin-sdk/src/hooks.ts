@@ -24,7 +24,7 @@ export interface ModelplaneHooks {
   /** Registry: an alias now points at `version`, or was removed (`version` null). */
   readonly aliasChanged: AsyncParallelHook<[{ model: string; alias: string; version: string | null }]>;
 
-  /** Gateway: a call was routed (the ranking and the reservation are made, no vendor was called yet). */
+  /** Gateway: a call was routed (the ranking is made; no budget is reserved and no vendor called yet). */
   readonly modelCallPlanned: AsyncParallelHook<[ModelCallEvent]>;
   /** Gateway: a vendor call begins (once per attempt: a fallback starts another). */
   readonly modelCallStarted: AsyncParallelHook<[ModelCallEvent]>;

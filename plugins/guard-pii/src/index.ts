@@ -37,7 +37,14 @@ export const GuardPiiOptions = z
       })
       .strict()
       .default({ blockInput: [], blockOutput: [], allow: [] }),
-    injection: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    injection: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** When the moderation call (`gateway.moderation`) fails: `allow` serves on and says so, `block` refuses. */
+        onModerationError: z.enum(['allow', 'block']).default('allow'),
+      })
+      .strict()
+      .default({ enabled: true, onModerationError: 'allow' }),
   })
   .strict();
 
@@ -56,7 +63,9 @@ export function createGuardPiiPlugin(deps: { moderate?: Moderate } = {}) {
       const { threshold, pii, injection } = ctx.options;
       ctx.register.guard(piiGuard({ ...pii, threshold }));
       if (injection.enabled) {
-        ctx.register.guard(promptInjectionGuard({ threshold, ...(deps.moderate === undefined ? {} : { moderate: deps.moderate }) }));
+        ctx.register.guard(
+          promptInjectionGuard({ threshold, onModerationError: injection.onModerationError, ...(deps.moderate === undefined ? {} : { moderate: deps.moderate }) }),
+        );
       }
     },
   });

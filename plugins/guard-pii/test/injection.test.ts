@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessInjection, type ModerationResult, promptInjectionGuard } from '../src/index.ts';
+import { assessInjection, GuardPiiOptions, type ModerationResult, promptInjectionGuard } from '../src/index.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -87,5 +87,13 @@ describe('prompt-injection guard', () => {
     expect(open).toMatchObject({ action: 'allow', reasons: ['moderation unavailable: 429 from moderation'] });
     const closed = await promptInjectionGuard({ moderate, onModerationError: 'block' }).pre!({ text: 'hello' });
     expect(closed.action).toBe('block');
+  });
+});
+
+describe('plugin options', () => {
+  it('takes onModerationError from the config, allow by default', () => {
+    expect(GuardPiiOptions.parse({}).injection).toEqual({ enabled: true, onModerationError: 'allow' });
+    expect(GuardPiiOptions.parse({ injection: { onModerationError: 'block' } }).injection.onModerationError).toBe('block');
+    expect(() => GuardPiiOptions.parse({ injection: { onModerationError: 'maybe' } })).toThrow();
   });
 });

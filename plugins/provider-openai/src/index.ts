@@ -15,7 +15,7 @@ const VERSION = '0.1.0';
 
 export const ProviderOpenAIOptions = z
   .object({
-    /** The contribution id that LLM versions name in `llm.provider`; change it to register two upstreams. */
+    /** The contribution id that LLM versions name in `llm.provider`. */
     id: z.string().min(1).default('openai'),
     apiKey: z.string().min(1).optional().describe('defaults to OPENAI_API_KEY'),
     /** Any OpenAI-compatible server: vLLM, Ollama, llama.cpp (`http://host:port/v1`). */
