@@ -335,3 +335,18 @@ describe('official OpenAI Python client', () => {
     });
   });
 });
+
+describe('routing strategies checked at start', () => {
+  it('refuses to start when a route or the default names a strategy that is not installed', async () => {
+    const config = gatewayConfig('http://127.0.0.1:9', 'http://127.0.0.1:9', {
+      defaultStrategy: 'balancd',
+      routes: [{ name: 'best', strategy: 'quality-first' }, { name: 'typo', strategy: 'qualty-first' }],
+    });
+    await expect(startTestServer(config)).rejects.toMatchObject({
+      code: 'MP_ERR_CONFIG_INVALID',
+      message: expect.stringMatching(/gateway\.defaultStrategy: routing strategy "balancd" is not installed \(installed: .*balanced.*\); gateway\.routes\[1\]\.strategy: routing strategy "qualty-first"/),
+    });
+    const withoutPlugin = { ...config, plugins: config.plugins.filter((p) => p !== '@modelplane/router-strategies'), gateway: { ...config.gateway, defaultStrategy: 'balanced', routes: [] } };
+    await expect(startTestServer(withoutPlugin)).rejects.toMatchObject({ message: expect.stringContaining('add the @modelplane/router-strategies plugin') });
+  });
+});

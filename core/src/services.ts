@@ -92,6 +92,7 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
       kernel.hooks.budgetThresholdCrossed.promise(crossing).catch((error: unknown) => kernel.logger.error({ err: error }, 'a budgetThresholdCrossed tap failed'));
     },
   });
+  assertRoutingStrategies(kernel);
   const stats = new LiveStatsBook();
   const gateway = new Gateway({
     catalog: new LlmCatalog({ registry, hooks: kernel.hooks, stats }),
@@ -135,6 +136,25 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
       await metadata.close();
     },
   };
+}
+
+/**
+ * The strategies a configured gateway routes with (each route's, and `defaultStrategy` for `auto`) must be installed:
+ * checked at start, so a typo or a missing plugin fails loudly instead of at the first call. A server that configures
+ * no LLM models or routes needs none.
+ */
+function assertRoutingStrategies(kernel: Kernel): void {
+  const { routes, models, defaultStrategy } = kernel.loaded.config.gateway;
+  if (routes.length === 0 && models.length === 0) return;
+  const installed = kernel.contributions.routerStrategy.list().map((s) => s.contribution.id);
+  const wanted = [
+    { path: 'gateway.defaultStrategy', id: defaultStrategy },
+    ...routes.flatMap((route, i) => (route.strategy ? [{ path: `gateway.routes[${i}].strategy`, id: route.strategy }] : [])),
+  ];
+  const missing = wanted.filter((w) => !installed.includes(w.id));
+  if (missing.length === 0) return;
+  const hint = installed.length === 0 ? 'none; add the @modelplane/router-strategies plugin' : installed.join(', ');
+  throw new Errors.ConfigInvalid(missing.map((m) => `${m.path}: routing strategy "${m.id}" is not installed (installed: ${hint})`).join('; '));
 }
 
 /** `gateway.moderation`: the named provider's moderation endpoint, checked at start so a typo fails loudly. */
