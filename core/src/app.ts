@@ -5,6 +5,7 @@ import { type App, buildServer } from './api/server.ts';
 import type { LoadedConfig } from './kernel/config.ts';
 import { createKernel, type Kernel } from './kernel/kernel.ts';
 import { Errors } from './errors.ts';
+import { parseToken } from './auth/api-keys.ts';
 import { bootstrapAdminKey } from './auth/keys-service.ts';
 import { type CoreServices, openCoreServices } from './services.ts';
 import { loadDeclaredModels, registerDeclaredLlms } from './serving/declared-models.ts';
@@ -36,10 +37,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const kernel = await createKernel(options);
   let app: App | undefined;
   let services: CoreServices | undefined;
+  let generatedKey: string | undefined;
   try {
     await kernel.boot();
     services = await openCoreServices(kernel);
-    const notices = await accessNotices(kernel, services);
+    const access = await accessNotices(kernel, services);
+    const notices = access.notices;
+    generatedKey = access.generatedKey;
     const built = await buildServer(kernel, services);
     app = built.app;
     await options.beforeListen?.(app);
@@ -74,6 +78,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
     };
   } catch (error) {
+    // A generated admin key is printed only once the server is up: one made by a start that then failed was never
+    // shown, so it is revoked, and the next start on this data directory generates (and prints) another.
+    if (generatedKey !== undefined) await services?.keys.revokeKey(generatedKey, new Date().toISOString()).catch(() => {});
     await app?.close().catch(() => {});
     await kernel.shutdown().catch(() => {});
     await services?.close().catch(() => {});
@@ -81,21 +88,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
 }
 
-async function accessNotices(kernel: Kernel, services: CoreServices): Promise<string[]> {
+async function accessNotices(kernel: Kernel, services: CoreServices): Promise<{ notices: string[]; generatedKey?: string }> {
   const { auth } = kernel.loaded.config;
   if (auth.mode === 'none') {
     kernel.logger.warn('auth.mode is "none": every caller has full admin access. Use this for local development only.');
-    return ['WARNING: access control is OFF (auth.mode: none) — every caller is an admin. Local development only.'];
+    return { notices: ['WARNING: access control is OFF (auth.mode: none) — every caller is an admin. Local development only.'] };
   }
   const generated = await bootstrapAdminKey(services.keys, auth.adminKey ?? (process.env.MODELPLANE_ADMIN_KEY || undefined));
-  if (!generated) return [];
+  if (!generated) return { notices: [] };
   await services.audit({ actor: 'system', action: 'key.bootstrap', target: 'admin key' });
-  return [
+  const notices = [
     'Created the bootstrap admin API key. It is shown only this once; store it now:',
     `  ${generated}`,
     '  (use it as "Authorization: Bearer <key>"; set auth.adminKey or MODELPLANE_ADMIN_KEY to choose your own;',
     '   lost it? stop the server and run: modelplane keys recover-admin -c <config>)',
   ];
+  return { notices, generatedKey: parseToken(generated)?.id };
 }
 
 async function closeGracefully(app: App, kernel: Kernel): Promise<void> {
