@@ -108,7 +108,8 @@ describe('scanner-formats through the API', () => {
       expect(version.scannedWith).toBe('formats@0.1.0');
 
       // Nothing is stale: the same scanners scanned everything. --all rescans every version.
-      const stale = (await (await server.call('/api/v1/scans', { method: 'POST', json: {} })).json()) as { scanned: unknown[] };
+      // The body is optional: a bare POST (curl -X POST) rescans what is stale.
+      const stale = (await (await server.call('/api/v1/scans', { method: 'POST' })).json()) as { scanned: unknown[] };
       expect(stale.scanned).toEqual([]);
       const all = (await (await server.call('/api/v1/scans', { method: 'POST', json: { all: true } })).json()) as { scanned: Array<{ version: string; status: string }> };
       expect(all.scanned.map((s) => `${s.version}:${s.status}`).sort()).toEqual(['1.0.0:FAILED', '1.1.0:PASSED']);

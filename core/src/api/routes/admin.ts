@@ -53,7 +53,7 @@ export function adminRoutes(services: CoreServices): FastifyPluginAsync {
         schema: {
           tags,
           summary: 'Rescan versions: those last scanned by other scanner versions (default), or all',
-          body: z.strictObject({ all: z.boolean().default(false) }).optional(),
+          body: z.strictObject({ all: z.boolean().default(false) }).nullish(),
           response: {
             200: z.object({
               scanner: z.string().describe('The installed scanners, id@version'),

@@ -113,7 +113,7 @@ export function deploymentRoutes(services: CoreServices): FastifyPluginAsync {
 
     app.post(
       '/api/v1/deployments/:name/abort',
-      { config: deploy, schema: { tags, summary: 'Stop the rollout and send all traffic back to the stable version', params: NameParams, body: z.strictObject({ reason: z.string().min(1).optional() }).optional() } },
+      { config: deploy, schema: { tags, summary: 'Stop the rollout and send all traffic back to the stable version', params: NameParams, body: z.strictObject({ reason: z.string().min(1).optional() }).nullish() } },
       async (request) => deployments.abort(request.params.name, actor(request), request.body?.reason),
     );
 
