@@ -1,12 +1,16 @@
 import { join } from 'node:path';
 import { resolveConfig, startServer } from '@modelplane/core';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { makeTempDir } from './support/tmp.ts';
 
 const tmp = makeTempDir('bootstrap-key');
-afterAll(() => tmp.remove());
+afterAll(() => {
+  vi.unstubAllEnvs();
+  tmp.remove();
+});
 
 it('a first start that fails does not keep an admin key it never printed: the next start prints one', async () => {
+  vi.stubEnv('MODELPLANE_ADMIN_KEY', ''); // no configured key: the server generates one
   const base = { server: { port: 0, logLevel: 'silent' as const }, storage: { dataDir: join(tmp.dir, 'data') }, auth: { adminKey: '' } };
   const failing = resolveConfig({ ...base, deployments: [{ name: 'x', model: 'nope', traffic: [{ version: '1.0.0', weight: 100 }] }] }, { dir: tmp.dir });
   await expect(startServer({ loaded: failing, listen: {} })).rejects.toThrow('no model named "nope"');
