@@ -411,6 +411,8 @@ export class Gateway {
         throw error;
       }
       const cost = this.#settle(attempt, guarded.blocked ? 'blocked' : 'completed', result.usage, false);
+      // The answer goes out only once its cost event is on disk: a crash after the reply must not lose the spend.
+      await this.#metering.committed();
       this.#stats.succeeded(candidate.model, attempt.firstToken - attempt.started, result.usage.outputTokens, 0);
       this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
       return {
@@ -492,6 +494,8 @@ export class Gateway {
       const outcome = filter.blocked ? 'blocked' : failure ? (call.signal.aborted ? 'abandoned' : 'cut') : 'completed';
       const cost = this.#settle(attempt, outcome, usage, !end?.usage);
       accounted = true;
+      // The stream's end (finish chunk, usage, [DONE]) goes out only once its cost event is on disk.
+      await this.#metering.committed();
       if (failure) {
         this.#failed(attempt, failure);
         return { kind: 'failed', error: failure, usage, costMicroUsd: cost };
