@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { microToUsd } from '@modelplane/plugin-sdk';
+import { openSqlite } from '../store/sqlite-open.ts';
 
 /** One metered call (seed 003's cost_events, with the token classes and the price version). */
 export interface CostEvent {
@@ -127,8 +128,7 @@ export class MeteringStore {
 
   constructor(dataDir: string, onError: (error: unknown) => void = (error) => console.error(error)) {
     this.#onError = onError;
-    this.#db = new DatabaseSync(join(dataDir, 'metering.sqlite'));
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+    this.#db = openSqlite(join(dataDir, 'metering.sqlite'), 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
     this.#db.exec(SCHEMA);
     // Positional parameters: binding 22 named ones costs more than the insert itself (~8 µs a row here).
     this.#insert = this.#db.prepare(`INSERT INTO cost_events VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`);
