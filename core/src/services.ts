@@ -141,6 +141,8 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
       deploymentStore.close();
       events.close();
       await models.close();
+      // Calls cut by the shutdown settle after their connections are gone; their cost events must still be written.
+      await gateway.drain(kernel.loaded.config.server.shutdownTimeoutMs);
       metering.close();
       await artifacts.close();
       await metadata.close();
