@@ -72,3 +72,33 @@ it('a server killed with SIGKILL mid-upload leaves no version and no partial blo
   second.child.kill('SIGTERM');
   await once(second.child, 'exit');
 });
+
+it('a second server on the same data directory is refused while the first runs, and its uploads are left alone', async () => {
+  const first = await serve();
+  let sent = 0;
+  let chunks = 0;
+  const body = new ReadableStream({
+    async pull(controller) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (chunks++ === 60) return controller.close();
+      sent += 65536;
+      controller.enqueue(new Uint8Array(65536).fill(9));
+    },
+  });
+  const upload = fetch(`${first.url}/api/v1/blobs`, { method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit);
+  while (sent < 1_000_000) await new Promise((resolve) => setTimeout(resolve, 20));
+
+  const second = spawn(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(second);
+  let output = '';
+  second.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  second.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  const [code] = (await once(second, 'exit')) as [number];
+  expect(code).not.toBe(0);
+  expect(output).toContain('MP_ERR_DATA_DIR_LOCKED');
+  expect(output).not.toContain('listening on');
+
+  expect((await upload).status).toBe(201);
+  first.child.kill('SIGTERM');
+  await once(first.child, 'exit');
+});

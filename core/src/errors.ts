@@ -81,4 +81,6 @@ export const Errors = {
   Internal: defineError('MP_ERR_INTERNAL', 500),
   ShuttingDown: defineError('MP_ERR_SHUTTING_DOWN', 503),
   ListenFailed: defineError('MP_ERR_LISTEN_FAILED', 500),
+  DataDirLocked: defineError('MP_ERR_DATA_DIR_LOCKED', 500),
+  StoreUnreadable: defineError('MP_ERR_STORE_UNREADABLE', 500),
 } as const;

@@ -10,6 +10,7 @@ import { LiveStatsBook } from './gateway/stats.ts';
 import type { Kernel } from './kernel/kernel.ts';
 import { Registry } from './registry/registry.ts';
 import { Scanning } from './registry/scanning.ts';
+import { lockDataDir } from './store/data-dir-lock.ts';
 import { Metrics } from './serving/metrics.ts';
 import { ModelManager } from './serving/model-manager.ts';
 import { DeploymentManager } from './serving/deployments/manager.ts';
@@ -54,8 +55,17 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
     const known = (point: 'metadataStore' | 'artifactStore') => kernel.contributions[point].list().map((c) => c.contribution.id).join(', ');
     throw new Errors.ConfigInvalid(`${missing} is registered (metadata stores: ${known('metadataStore')}; artifact stores: ${known('artifactStore')})`);
   }
-  const metadata = await metadataProvider.open(context);
-  const artifacts = await artifactProvider.open(context);
+  // Held until close(); a start that fails later leaves it to this pid, which a retry in this process takes over.
+  const lock = lockDataDir(kernel.loaded.dataDir);
+  let metadata: MetadataStore;
+  let artifacts: ArtifactStore;
+  try {
+    metadata = await metadataProvider.open(context);
+    artifacts = await artifactProvider.open(context);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const registry = new Registry({ metadata, artifacts, hooks: kernel.hooks });
   const metrics = new Metrics();
   const { scanning: policy } = kernel.loaded.config;
@@ -131,9 +141,12 @@ export async function openCoreServices(kernel: Kernel): Promise<CoreServices> {
       deploymentStore.close();
       events.close();
       await models.close();
+      // Calls cut by the shutdown settle after their connections are gone; their cost events must still be written.
+      await gateway.drain(kernel.loaded.config.server.shutdownTimeoutMs);
       metering.close();
       await artifacts.close();
       await metadata.close();
+      lock.release();
     },
   };
 }

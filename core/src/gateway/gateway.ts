@@ -133,6 +133,9 @@ export class Gateway {
   readonly #config: GatewayConfig;
   readonly #logger: Logger;
   readonly #audit: (entry: { actor: string; action: string; target: string; details?: unknown }) => Promise<void>;
+  /** Attempts begun and not yet settled, and who waits in `drain()` for them to be. */
+  readonly #open = new Set<Attempt>();
+  #drained: Array<() => void> = [];
 
   constructor(deps: {
     catalog: LlmCatalog;
@@ -171,6 +174,26 @@ export class Gateway {
       );
     }
     return strategy;
+  }
+
+  /**
+   * Resolves once every attempt begun is settled, its cost event recorded (or after `timeoutMs`). Shutdown waits here
+   * before closing the metering store: a stream cut by the shutdown settles after its connection is gone.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#open.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#drained.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #close(attempt: Attempt): void {
+    if (!this.#open.delete(attempt) || this.#open.size > 0) return;
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /** Ranks the models for a route (or `auto`) without calling any: `POST /api/v1/models/select` and every call. */
@@ -298,6 +321,7 @@ export class Gateway {
       throw error;
     }
     const attempt: Attempt = { plan, call, candidate, eventId, number, reservation, started: performance.now(), firstToken: undefined, deadline: new Deadline(call.signal, this.#config.firstTokenTimeoutMs) };
+    this.#open.add(attempt);
     this.#emit('modelCallStarted', this.#callEvent(attempt));
     return attempt;
   }
@@ -306,6 +330,7 @@ export class Gateway {
   #giveUp(attempt: Attempt, error: unknown): unknown {
     attempt.deadline.release();
     this.#budgets.settle(attempt.reservation, 0);
+    this.#close(attempt);
     const failure = attempt.deadline.expired ? timeoutError(attempt.candidate) : error;
     this.#failed(attempt, failure);
     return failure;
@@ -361,6 +386,7 @@ export class Gateway {
       this.#logger.error({ err: error, eventId: attempt.eventId }, 'could not record a cost event');
     }
     this.#budgets.settle(attempt.reservation, cost);
+    this.#close(attempt);
     return cost;
   }
 
@@ -411,6 +437,8 @@ export class Gateway {
         throw error;
       }
       const cost = this.#settle(attempt, guarded.blocked ? 'blocked' : 'completed', result.usage, false);
+      // The answer goes out only once its cost event is on disk: a crash after the reply must not lose the spend.
+      await this.#metering.committed();
       this.#stats.succeeded(candidate.model, attempt.firstToken - attempt.started, result.usage.outputTokens, 0);
       this.#emit('modelCallCompleted', this.#callEvent(attempt, { costMicroUsd: cost }));
       return {
@@ -492,6 +520,8 @@ export class Gateway {
       const outcome = filter.blocked ? 'blocked' : failure ? (call.signal.aborted ? 'abandoned' : 'cut') : 'completed';
       const cost = this.#settle(attempt, outcome, usage, !end?.usage);
       accounted = true;
+      // The stream's end (finish chunk, usage, [DONE]) goes out only once its cost event is on disk.
+      await this.#metering.committed();
       if (failure) {
         this.#failed(attempt, failure);
         return { kind: 'failed', error: failure, usage, costMicroUsd: cost };

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { microToUsd } from '@modelplane/plugin-sdk';
+import { openSqlite } from '../store/sqlite-open.ts';
 
 /** One metered call (seed 003's cost_events, with the token classes and the price version). */
 export interface CostEvent {
@@ -121,12 +122,13 @@ export class MeteringStore {
   readonly #spentByPrincipal: StatementSync;
   readonly #spentByModel: StatementSync;
   #pending: CostEvent[] = [];
+  /** Callers of `committed()` waiting for the pending events' transaction. */
+  #waiting: Array<() => void> = [];
   readonly #onError: (error: unknown) => void;
 
   constructor(dataDir: string, onError: (error: unknown) => void = (error) => console.error(error)) {
     this.#onError = onError;
-    this.#db = new DatabaseSync(join(dataDir, 'metering.sqlite'));
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+    this.#db = openSqlite(join(dataDir, 'metering.sqlite'), 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
     this.#db.exec(SCHEMA);
     // Positional parameters: binding 22 named ones costs more than the insert itself (~8 µs a row here).
     this.#insert = this.#db.prepare(`INSERT INTO cost_events VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`);
@@ -143,7 +145,8 @@ export class MeteringStore {
   /**
    * Queues a cost event; the queue is committed in one transaction GROUP_COMMIT_MS later (group commit: one WAL
    * write for every call that finished meanwhile, instead of one each, which at a thousand calls a second is most of
-   * the metering cost). Only a crash within that window can lose events; reads and `close()` flush first.
+   * the metering cost). A crash within that window loses the queued events, so a caller that acknowledges the call
+   * awaits `committed()` first; reads and `close()` flush first.
    */
   record(event: CostEvent): void {
     this.#pending.push(event);
@@ -158,16 +161,27 @@ export class MeteringStore {
     }
   }
 
+  /** Resolves once every event recorded so far is committed (or its commit failed, which `onError` reports). */
+  committed(): Promise<void> {
+    if (this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
   flush(): void {
     if (this.#pending.length === 0) return;
     const events = this.#pending.splice(0);
-    this.#db.exec('BEGIN');
+    const waiting = this.#waiting.splice(0);
     try {
-      for (const event of events) this.#write(event);
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
+      this.#db.exec('BEGIN');
+      try {
+        for (const event of events) this.#write(event);
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      for (const resolve of waiting) resolve();
     }
   }
 

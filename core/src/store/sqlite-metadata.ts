@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import {
   type ApiKeyRecord,
   type AuditRecord,
@@ -12,6 +12,7 @@ import {
   type VersionRecord,
 } from '@modelplane/plugin-sdk';
 import { MIGRATIONS } from './sqlite-migrations.ts';
+import { openSqlite } from './sqlite-open.ts';
 
 export const InvalidCursor = defineError('MP_ERR_INVALID_CURSOR', 400);
 
@@ -94,8 +95,7 @@ export class SqliteMetadataStore implements MetadataStore {
   #pendingAudit: Array<{ row: SQLInputValue[]; resolve(): void; reject(error: unknown): void }> = [];
 
   constructor(file: string) {
-    this.db = new DatabaseSync(file);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;');
+    this.db = openSqlite(file, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;');
     this.#migrate();
   }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSqlite } from '../../store/sqlite-open.ts';
 import type { DeploymentSpec, RolloutOutcome, RolloutState } from './spec.ts';
 
 export interface StoredDeployment {
@@ -46,9 +47,8 @@ export class DeploymentStore {
   readonly #db: DatabaseSync;
 
   constructor(dataDir: string) {
-    this.#db = new DatabaseSync(join(dataDir, 'deployments.sqlite'));
     // FULL: a traffic change is acknowledged only once it is on disk; these writes are rare.
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;');
+    this.#db = openSqlite(join(dataDir, 'deployments.sqlite'), 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;');
     this.#db.exec(SCHEMA);
   }
 
