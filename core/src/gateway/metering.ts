@@ -79,7 +79,6 @@ const SCHEMA = `
   );
 `;
 
-const GROUP_COMMIT_MS = 10;
 
 /**
  * A UUID version 7 (RFC 9562: 48-bit Unix milliseconds, then random bits) for a cost event. Ids that grow with time
@@ -143,21 +142,21 @@ export class MeteringStore {
   }
 
   /**
-   * Queues a cost event; the queue is committed in one transaction GROUP_COMMIT_MS later (group commit: one WAL
-   * write for every call that finished meanwhile, instead of one each, which at a thousand calls a second is most of
-   * the metering cost). A crash within that window loses the queued events, so a caller that acknowledges the call
-   * awaits `committed()` first; reads and `close()` flush first.
+   * Queues a cost event; the queue is committed in one transaction at the end of this turn of the event loop (group
+   * commit: under load one WAL write covers every call that finished in the turn, instead of one each). A crash
+   * before that loses the queued events, so a caller that acknowledges the call awaits `committed()` first — a wait
+   * of one turn, not a timer's; reads and `close()` flush first.
    */
   record(event: CostEvent): void {
     this.#pending.push(event);
     if (this.#pending.length === 1) {
-      setTimeout(() => {
+      setImmediate(() => {
         try {
           this.flush();
         } catch (error) {
           this.#onError(error);
         }
-      }, GROUP_COMMIT_MS).unref();
+      });
     }
   }
 
