@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DatabaseSync } from 'node:sqlite';
 import { generateApiKey } from '@modelplane/core';
 import { afterAll, expect, it } from 'vitest';
+import { serveProcess } from './support/server.ts';
 import { gatewayConfig } from './support/gateway.ts';
 import { type MockOpenAI, startMockOpenAI } from './support/mock-openai.ts';
-import { makeTempDir, repoRoot } from './support/tmp.ts';
+import { makeTempDir } from './support/tmp.ts';
 
 const tmp = makeTempDir('crash-metering');
 const adminKey = generateApiKey().token;
@@ -23,15 +23,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = /listening on (\S+)/.exec(line);
-    if (match) return { child, url: match[1]! };
-  }
-  throw new Error('server exited before listening');
-}
+const serve = () => serveProcess(config, children);
 
 const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
 

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { generateApiKey } from '@modelplane/core';
 import { afterAll, expect, it } from 'vitest';
+import { serveProcess } from './support/server.ts';
 import { validMetadata } from './support/registry-client.ts';
 import { makeTempDir, repoRoot } from './support/tmp.ts';
 
@@ -18,17 +18,7 @@ afterAll(() => {
   tmp.remove();
 });
 
-async function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = /listening on (\S+)/.exec(line);
-    if (match) return { child, url: match[1]! };
-  }
-  throw new Error('server exited before listening');
-}
+const serve = () => serveProcess(config, children);
 
 const auth = { authorization: `Bearer ${adminKey}` };
 

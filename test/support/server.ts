@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { type ConfigInput, generateApiKey, type RunningServer, resolveConfig, type StartOptions, startServer } from '@modelplane/core';
 import { makeTempDir, repoRoot } from './tmp.ts';
 
@@ -47,4 +49,20 @@ export async function startTestServer(
       tmp.remove();
     },
   };
+}
+
+/**
+ * Runs `modelplane serve -c <config>` as a process of its own (so a test can SIGKILL it and restart on the same data
+ * directory); answers once it listens. The child joins `children`, which the test kills when it ends.
+ */
+export async function serveProcess(config: string, children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'core/bin/modelplane.js'), 'serve', '-c', config], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const match = /listening on (\S+)/.exec(line);
+    if (match) return { child, url: match[1]! };
+  }
+  throw new Error('server exited before listening');
 }
