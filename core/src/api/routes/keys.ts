@@ -46,8 +46,12 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const { token, record } = await createKey(deps.keys, request.body);
-        await deps.audit({ actor: request.principal.id, action: 'key.create', target: `key:${record.id}`, details: { scopes: record.scopes, models: record.models } });
+        // The key and its audit entry are stored together: a crash leaves both or neither.
+        const { token, record } = await deps.keys.transaction(async () => {
+          const created = await createKey(deps.keys, request.body);
+          await deps.audit({ actor: request.principal.id, action: 'key.create', target: `key:${created.record.id}`, details: { scopes: created.record.scopes, models: created.record.models } });
+          return created;
+        });
         return reply.code(201).send({ ...publicKey(record), token });
       },
     );
@@ -65,10 +69,13 @@ export function keyRoutes(deps: KeyRoutesDeps): FastifyPluginAsync {
         schema: { tags, summary: 'Revoke an API key; effective on the next request', params: z.object({ id: z.string() }), response: { 200: KeyView, 404: ErrorEnvelope } },
       },
       async (request) => {
-        const record = await deps.keys.revokeKey(request.params.id, new Date().toISOString());
-        if (!record) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
+        const record = await deps.keys.transaction(async () => {
+          const revoked = await deps.keys.revokeKey(request.params.id, new Date().toISOString());
+          if (!revoked) throw new Errors.NotFound(`no API key with id "${request.params.id}"`);
+          await deps.audit({ actor: request.principal.id, action: 'key.revoke', target: `key:${revoked.id}` });
+          return revoked;
+        });
         deps.onRevoked?.(record.id);
-        await deps.audit({ actor: request.principal.id, action: 'key.revoke', target: `key:${record.id}` });
         return publicKey(record);
       },
     );
