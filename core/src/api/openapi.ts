@@ -44,7 +44,8 @@ export function finishOpenApi(input: Parameters<typeof jsonSchemaTransformObject
     for (const [method, operation] of Object.entries(item) as Array<[string, Operation]>) {
       if (!METHODS.has(method)) continue;
       operation.operationId ??= operationIdFor(method, path);
-      operation.requestBody ??= STREAMED_BODIES[`${method} ${path}`];
+      const streamed = STREAMED_BODIES[`${method} ${path}`];
+      if (streamed) operation.requestBody ??= streamed;
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in === 'path' && parameter.name === '*') {
           parameter.name = 'path';

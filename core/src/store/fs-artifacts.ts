@@ -177,15 +177,19 @@ const FLUSH_EVERY = 32 * 1024 * 1024;
  * objects to cause one, so V8 waits until 64 MiB of them pile up. Collecting here (well under a millisecond) keeps a
  * large upload's memory flat. `gc` comes from a fresh context with --expose-gc set, so no global `gc` appears.
  */
-const collectYoungGarbage: () => void = (() => {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
-    return () => gc({ type: 'minor' });
-  } catch {
-    return () => {};
+let youngGc: ((options: { type: 'minor' }) => void) | undefined;
+function collectYoungGarbage(): void {
+  // Made on the first large upload, not at import: most processes that load the store (the CLI) never need it.
+  if (!youngGc) {
+    try {
+      setFlagsFromString('--expose-gc');
+      youngGc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+    } catch {
+      youngGc = () => {};
+    }
   }
-})();
+  youngGc({ type: 'minor' });
+}
 
 /** Makes a rename durable: the directory entry itself must reach the disk. */
 async function syncDirectory(dir: string): Promise<void> {
