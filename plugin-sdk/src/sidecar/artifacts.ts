@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { formatPath } from '../schema.ts';
-import { type RuntimeLoadRequest, UnservableModel } from '../runtime.ts';
+import { readAll, type RuntimeLoadRequest, UnservableModel } from '../runtime.ts';
 
 /** The one file of the version with this name (option) or, by default, the only one with this extension. */
 export function pickFile(request: RuntimeLoadRequest, chosen: string | undefined, extension: string, option: string): string {
@@ -96,4 +96,23 @@ export function expectTensors(tensors: Map<string, SafetensorsEntry>, expected: 
   }
   const extra = [...tensors.keys()].filter((name) => !(name in expected));
   if (extra.length > 0) throw new UnservableModel(`${file} has tensors the spec does not use: ${extra.join(', ')}`);
+}
+
+/**
+ * A version's spec and weights, read and checked as a sidecar runtime loads them: the spec file (the `specFile`
+ * option, else the only `.json`) against `schema`, the weights (`weightsFile`, else the only `.safetensors`) against
+ * exactly the tensors `tensorsOf(spec)` names.
+ */
+export async function readSpecAndWeights<T extends z.ZodType>(
+  request: RuntimeLoadRequest,
+  options: { specFile?: string | undefined; weightsFile?: string | undefined },
+  schema: T,
+  tensorsOf: (spec: z.infer<T>) => Record<string, number[]>,
+): Promise<{ spec: z.infer<T>; specPath: string; weights: Buffer; weightsPath: string }> {
+  const specPath = pickFile(request, options.specFile, '.json', 'specFile');
+  const weightsPath = pickFile(request, options.weightsFile, '.safetensors', 'weightsFile');
+  const spec = parseSpec(await readAll(request.openFile(specPath), request.signal), schema, specPath);
+  const weights = await readAll(request.openFile(weightsPath), request.signal);
+  expectTensors(readSafetensors(weights, weightsPath), tensorsOf(spec), weightsPath);
+  return { spec, specPath, weights, weightsPath };
 }

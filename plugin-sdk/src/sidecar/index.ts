@@ -1,4 +1,4 @@
-export { expectTensors, parseSpec, pickFile, readSafetensors } from './artifacts.ts';
+export { expectTensors, parseSpec, pickFile, readSafetensors, readSpecAndWeights } from './artifacts.ts';
 export type { SafetensorsEntry } from './artifacts.ts';
 export { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, Op, tensorsFromWire, tensorsToWire } from './framing.ts';
 export type { Frame, OpCode, WireTensor } from './framing.ts';

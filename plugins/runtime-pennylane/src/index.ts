@@ -3,13 +3,9 @@ import { fileURLToPath } from 'node:url';
 import {
   parseRuntimeOptions,
   definePlugin,
-  expectTensors,
   type ModelInstance,
   type PluginLogger,
-  parseSpec,
-  pickFile,
-  readAll,
-  readSafetensors,
+  readSpecAndWeights,
   resolvePython,
   type RuntimeLoadRequest,
   type RuntimePlugin,
@@ -67,24 +63,15 @@ function spawnSidecar(python: string): SidecarProcess {
 
 async function load(request: RuntimeLoadRequest, defaults: Partial<PennylaneOptions>, logger: PluginLogger): Promise<ModelInstance> {
   const options = resolveOptions(defaults, request.options);
-  const specPath = pickFile(request, options.specFile, '.json', 'specFile');
-  const weightsPath = pickFile(request, options.weightsFile, '.safetensors', 'weightsFile');
-  const spec = parseSpec(await readAll(request.openFile(specPath), request.signal), HybridQnnSpec, specPath);
-  const weights = await readAll(request.openFile(weightsPath), request.signal);
-  const q = spec.n_qubits;
-  expectTensors(
-    readSafetensors(weights, weightsPath),
-    {
-      'classical_encoder.0.weight': [q, spec.input_dim],
-      'classical_encoder.0.bias': [q],
-      quantum_weights: [spec.n_layers, q, 3],
-      'classical_decoder.0.weight': [spec.hidden_dim, q],
-      'classical_decoder.0.bias': [spec.hidden_dim],
-      'classical_decoder.2.weight': [spec.output_dim, spec.hidden_dim],
-      'classical_decoder.2.bias': [spec.output_dim],
-    },
-    weightsPath,
-  );
+  const { spec, specPath, weights, weightsPath } = await readSpecAndWeights(request, options, HybridQnnSpec, (s) => ({
+    'classical_encoder.0.weight': [s.n_qubits, s.input_dim],
+    'classical_encoder.0.bias': [s.n_qubits],
+    quantum_weights: [s.n_layers, s.n_qubits, 3],
+    'classical_decoder.0.weight': [s.hidden_dim, s.n_qubits],
+    'classical_decoder.0.bias': [s.hidden_dim],
+    'classical_decoder.2.weight': [s.output_dim, s.hidden_dim],
+    'classical_decoder.2.bias': [s.output_dim],
+  }));
   const python = resolvePython(options.python, pythonEnv, PLUGIN);
   return SidecarInstance.start({
     name: `pennylane ${request.model}@${request.version}`,

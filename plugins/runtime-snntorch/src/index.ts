@@ -2,13 +2,9 @@ import { fileURLToPath } from 'node:url';
 import {
   parseRuntimeOptions,
   definePlugin,
-  expectTensors,
   type ModelInstance,
   type PluginLogger,
-  parseSpec,
-  pickFile,
-  readAll,
-  readSafetensors,
+  readSpecAndWeights,
   resolvePython,
   type RuntimeLoadRequest,
   type RuntimePlugin,
@@ -65,16 +61,9 @@ function spawnSidecar(python: string): SidecarProcess {
 
 async function load(request: RuntimeLoadRequest, defaults: Partial<SnntorchOptions>, logger: PluginLogger): Promise<ModelInstance> {
   const options = resolveOptions(defaults, request.options);
-  const specPath = pickFile(request, options.specFile, '.json', 'specFile');
-  const weightsPath = pickFile(request, options.weightsFile, '.safetensors', 'weightsFile');
-  const spec = parseSpec(await readAll(request.openFile(specPath), request.signal), SpikingMlpSpec, specPath);
-  const weights = await readAll(request.openFile(weightsPath), request.signal);
-  const expected: Record<string, number[]> = {};
-  spec.layer_sizes.slice(1).forEach((size, i) => {
-    expected[`fc${i + 1}.weight`] = [size, spec.layer_sizes[i]!];
-    expected[`fc${i + 1}.bias`] = [size];
-  });
-  expectTensors(readSafetensors(weights, weightsPath), expected, weightsPath);
+  const { spec, specPath, weights, weightsPath } = await readSpecAndWeights(request, options, SpikingMlpSpec, (s) =>
+    Object.fromEntries(s.layer_sizes.slice(1).flatMap((size, i) => [[`fc${i + 1}.weight`, [size, s.layer_sizes[i]!]], [`fc${i + 1}.bias`, [size]]])),
+  );
   const python = resolvePython(options.python, pythonEnv, PLUGIN);
   return SidecarInstance.start({
     name: `snntorch ${request.model}@${request.version}`,
